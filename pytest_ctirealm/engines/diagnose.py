@@ -30,7 +30,7 @@ from pytest_ctirealm.engines.errors import (
 Catalog = Mapping[str, Sequence[str]]
 
 _MISSING_TABLE = re.compile(r"Table with name ([^\s!]+) does not exist")
-_MISSING_COLUMN = re.compile(r'[Cc]olumn (?:with name )?"([^"]+)"')
+_QUOTED = re.compile(r'"+([^"]+)"+')
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -57,6 +57,20 @@ def _columns_in_scope(query: str, catalog: Catalog) -> list[str]:
     words = set(_WORD.findall(query))
     tables = [t for t in catalog if t in words] or list(catalog)
     return sorted({c for t in tables for c in catalog[t]})
+
+
+def _missing_column(message: str, query: str, catalog: Catalog) -> str | None:
+    """The name DuckDB could not bind, when the KQL used it and no table has it.
+
+    DuckDB words this several ways ("not found in FROM clause", "cannot be referenced
+    before it is defined", "aliases cannot be used ... in the GROUP BY"); all quote it.
+    """
+    words = set(_WORD.findall(query))
+    known = {c for columns in catalog.values() for c in columns}
+    for name in _QUOTED.findall(message):
+        if name in words and name not in known:
+            return str(name)
+    return None
 
 
 def from_translation(exc: Exception, query: str, catalog: Catalog) -> EngineError:
@@ -128,11 +142,11 @@ def from_execution(
             return UnknownTableError(name, near_matches(name, list(catalog)), sorted(catalog))
         return UnsupportedQueryError(_first_line(message))
     if isinstance(exc, duckdb.BinderException):
-        column = _MISSING_COLUMN.search(message)
-        if column and ("not found" in message or "referenced" in message):
-            name = column.group(1)
-            scope = _columns_in_scope(query, catalog)
-            return UnknownColumnError(name, near_matches(name, scope))
+        missing = _missing_column(message, query, catalog)
+        if missing is not None:
+            return UnknownColumnError(
+                missing, near_matches(missing, _columns_in_scope(query, catalog))
+            )
         return QueryExecutionError(
             _first_line(message),
             hint="Check the types of the values being compared or passed to functions "

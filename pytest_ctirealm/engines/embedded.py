@@ -1,57 +1,118 @@
-"""The embedded engine: KQL over an in-process DuckDB, through duckdb-kql.
+"""The embedded engine: KQL over DuckDB through duckdb-kql, with no Docker or network.
 
-No Docker, no network, no files: tables are loaded from Python rows, every query is
-translated, checked to be a single read-only SELECT, run under a deadline and a row
-cap, and its failures come back as the engine's own errors.
+Tables are written to a private DuckDB file; queries run in a child process (see
+`worker`) that opens it read-only, locked down, under an address-space limit, and is
+killed and replaced if a query outlives its deadline or exhausts its memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import multiprocessing
 import re
+import shutil
+import tempfile
 import threading
-import time
 from collections.abc import Iterable, Mapping
+from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import duckdb
-import duckdb_kql
-import pyarrow as pa
 
 from pytest_ctirealm.engines import diagnose
 from pytest_ctirealm.engines.errors import (
     DataLoadError,
     EngineError,
-    QuerySyntaxError,
+    QueryResourceError,
+    QueryTimeoutError,
     UnknownTableError,
-    UnsupportedQueryError,
 )
-from pytest_ctirealm.engines.kql_extensions import install_macros, register_functions
-from pytest_ctirealm.engines.kusto_values import DUCKDB_TYPES, decode, to_arrow
+from pytest_ctirealm.engines.loading import write_table
 from pytest_ctirealm.engines.protocol import QueryLimits, QueryResult
-from pytest_ctirealm.engines.sandbox import Deadline, check_read_only, lock_down
-from pytest_ctirealm.telemetry.schema import TABLE_ALIASES, ColumnSpec, TableSchema, table_schema
+from pytest_ctirealm.engines.worker import WorkerSettings, main
+from pytest_ctirealm.telemetry.schema import TABLE_ALIASES, TableSchema, table_schema
 
-_STRING_LITERAL = re.compile(r"""@?'(?:[^'\\\n]|\\.)*'|@?"(?:[^"\\\n]|\\.)*\"""")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Seconds a query process gets past a query's deadline to interrupt itself before it
+#: is killed (DuckDB cannot interrupt some operations mid-way).
+_KILL_GRACE = 2.0
+_STARTUP_TIMEOUT = 60.0
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+def memory_bytes(limit: str) -> int:
+    """`'4GB'` / `'512MiB'` as bytes (decimal and binary units both read as powers of 2)."""
+    match = _SIZE.match(limit)
+    if not match:
+        raise ValueError(f"memory limit {limit!r} is not a size like '4GB' or '512MB'")
+    power = "KMGT".index(match.group(2)[0].upper()) + 1
+    return int(float(match.group(1)) * 1024**power)
 
 
-def _kusto_type_of(duckdb_type: object) -> str:
-    from duckdb_kql.types import kusto_type
+class _QueryProcess:
+    """One child process serving queries over a pipe."""
 
-    return kusto_type(duckdb_type)
+    def __init__(self, settings: WorkerSettings) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipe, child = context.Pipe()
+        self.process: BaseProcess = context.Process(
+            target=main, args=(child, settings), daemon=True, name="ctirealm-query"
+        )
+        self.process.start()
+        child.close()
+        if not self.pipe.poll(_STARTUP_TIMEOUT):
+            self.stop()
+            raise EngineError("The query process did not start in time.")
+        try:
+            status, detail = self.pipe.recv()
+        except EOFError:
+            status, detail = "failed", "it exited while starting"
+        if status != "ready":
+            self.stop()
+            raise EngineError(f"The query process could not open the database: {detail}")
+
+    def request(self, kql: str, max_rows: int, timeout: float) -> QueryResult:
+        self.pipe.send(("query", kql, max_rows, timeout))
+        if not self.pipe.poll(timeout + _KILL_GRACE):
+            self.stop()
+            raise QueryTimeoutError(
+                f"The query ran longer than the {timeout:g} s limit and was stopped.",
+                hint="Filter early, avoid huge ranges and wide joins, or summarize first.",
+            )
+        try:
+            status, payload = self.pipe.recv()
+        except (EOFError, OSError):
+            self.stop()
+            raise QueryResourceError(
+                "The query exhausted the engine's memory and was stopped.",
+                hint="Filter earlier, avoid huge ranges or strings, or summarize.",
+            ) from None
+        if status == "error":
+            raise payload
+        result: QueryResult = payload
+        return result
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            with contextlib.suppress(OSError, ValueError):
+                self.pipe.send(("close",))
+            self.process.join(1.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5.0)
+        self.pipe.close()
 
 
 class EmbeddedEngine:
-    """A read-only KQL engine over tables held in memory.
+    """A read-only KQL engine over tables loaded from Python rows.
 
     Load tables with `load_table` (or build with `with_tables`), then `query`. Queries
-    are serialised: one DuckDB connection serves one query at a time.
+    are serialised: one query process serves one query at a time.
     """
 
     def __init__(
@@ -60,17 +121,24 @@ class EmbeddedEngine:
         limits: QueryLimits | None = None,
         now: dt.datetime | None = None,
         threads: int | None = None,
+        directory: Path | None = None,
     ) -> None:
         self.limits = limits or QueryLimits()
+        memory_bytes(self.limits.memory_limit)  # refuse a malformed limit up front
+        if now is not None and now.tzinfo is not None:
+            now = now.astimezone(dt.UTC).replace(tzinfo=None)
         # `now()` and `ago()` resolve against this instant, so a query over fixed
         # telemetry gives the same answer whenever it runs.
         self.now = now
-        register_functions()
-        self._con = duckdb.connect(":memory:")
-        install_macros(self._con)
-        lock_down(self._con, self.limits.memory_limit, threads)
+        self.threads = threads
+        self._owns_directory = directory is None
+        self._directory = Path(directory or tempfile.mkdtemp(prefix="ctirealm-engine-"))
+        self._directory.mkdir(parents=True, exist_ok=True)
+        self._database = self._directory / "telemetry.duckdb"
+        duckdb.connect(str(self._database)).close()
         self._schemas: dict[str, TableSchema] = {}
         self._aliases: dict[str, str] = {}
+        self._worker: _QueryProcess | None = None
         self._lock = threading.RLock()
         self._closed = False
 
@@ -80,8 +148,12 @@ class EmbeddedEngine:
     ) -> EmbeddedEngine:
         """An engine holding *tables*: benchmark table name -> rows."""
         engine = cls(**kwargs)
-        for name, rows in (tables or {}).items():
-            engine.load_table(name, rows)
+        try:
+            for name, rows in (tables or {}).items():
+                engine.load_table(name, rows)
+        except BaseException:
+            engine.close()
+            raise
         return engine
 
     # -- loading -------------------------------------------------------------------
@@ -93,64 +165,33 @@ class EmbeddedEngine:
         Each row maps column names to values; missing columns are null.
         """
         schema = self._resolve_schema(table)
+        rows = list(rows)
         with self._lock:
             self._check_open()
             if schema.name.lower() in {t.lower() for t in self._schemas}:
                 raise DataLoadError(f"Table '{schema.name}' is already loaded.")
-            rows = list(rows)
-            arrow = self._to_arrow(schema, rows)
-            columns = ", ".join(f"{_quote(c.name)} {DUCKDB_TYPES[c.type]}" for c in schema.columns)
-            casts = ", ".join(
-                f"CAST({_quote(c.name)} AS {DUCKDB_TYPES[c.type]})" for c in schema.columns
-            )
-            self._con.execute(f"CREATE TABLE {_quote(schema.name)} ({columns})")
-            self._con.register("ctirealm_load", arrow)
+            self._stop_worker()  # the file takes one writer or many readers, not both
+            con = duckdb.connect(str(self._database))
             try:
-                self._con.execute(
-                    f"INSERT INTO {_quote(schema.name)} SELECT {casts} FROM ctirealm_load"
-                )
+                write_table(con, schema, rows)
             finally:
-                self._con.unregister("ctirealm_load")
+                con.close()
             self._schemas[schema.name] = schema
-            self._refresh_aliases()
+            self._aliases = {
+                alias: target
+                for alias, target in TABLE_ALIASES.items()
+                if target in self._schemas and alias not in self._schemas
+            }
         return len(rows)
 
-    def _resolve_schema(self, table: str | TableSchema) -> TableSchema:
+    @staticmethod
+    def _resolve_schema(table: str | TableSchema) -> TableSchema:
         if isinstance(table, TableSchema):
             return table
         try:
             return table_schema(table)
         except KeyError as exc:
             raise DataLoadError(str(exc.args[0])) from None
-
-    @staticmethod
-    def _to_arrow(schema: TableSchema, rows: list[Mapping[str, Any]]) -> pa.Table:
-        known = set(schema.column_names)
-        for index, row in enumerate(rows):
-            extra = [key for key in row if key not in known]
-            if extra:
-                suggestions = diagnose.near_matches(extra[0], schema.column_names)
-                hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-                raise DataLoadError(
-                    f"Table '{schema.name}', row {index}: unknown column '{extra[0]}'.{hint}"
-                )
-        arrays = {}
-        for column in schema.columns:
-            try:
-                arrays[column.name] = to_arrow(column.type, [row.get(column.name) for row in rows])
-            except ValueError as exc:
-                raise DataLoadError(
-                    f"Table '{schema.name}', column '{column.name}': {exc}."
-                ) from None
-        return pa.table(arrays) if arrays else pa.table({})
-
-    def _refresh_aliases(self) -> None:
-        """Make each loaded table reachable under its other spelling too."""
-        self._aliases = {
-            alias: target
-            for alias, target in TABLE_ALIASES.items()
-            if target in self._schemas and alias not in self._schemas
-        }
 
     # -- querying ------------------------------------------------------------------
 
@@ -162,70 +203,29 @@ class EmbeddedEngine:
         seconds = self.limits.timeout if timeout is None else timeout
         with self._lock:
             self._check_open()
-            started = time.perf_counter()
-            sql, parameters = self._translate(kql)
-            translated = time.perf_counter()
-            deadline = Deadline(self._con, seconds)
+            if self._worker is None or not self._worker.alive():
+                self._worker = _QueryProcess(self._settings())
             try:
-                with deadline:
-                    cursor = self._con.execute(
-                        f"SELECT * FROM (\n{sql}\n) AS ctirealm_result LIMIT {int(cap) + 1}",
-                        parameters or None,
-                    )
-                    description = cursor.description or []
-                    raw_rows = cursor.fetchall()
-            except duckdb.Error as exc:
-                raise diagnose.from_execution(
-                    exc, kql, self._catalog(), deadline.expired, seconds
-                ) from None
-            columns = tuple(ColumnSpec(d[0], _kusto_type_of(d[1])) for d in description)
-            rows = [
-                tuple(decode(c.type, v) for c, v in zip(columns, row, strict=True))
-                for row in raw_rows[:cap]
-            ]
-            return QueryResult(
-                columns=columns,
-                rows=rows,
-                truncated=len(raw_rows) > cap,
-                elapsed=time.perf_counter() - started,
-                translate_elapsed=translated - started,
-            )
+                return self._worker.request(kql, cap, seconds)
+            finally:
+                if not self._worker.alive():
+                    self._worker = None
 
-    def _translate(self, kql: str) -> tuple[str, dict[str, Any]]:
-        if not isinstance(kql, str) or not kql.strip():
-            raise QuerySyntaxError("The query is empty.", hint="Write a KQL query.")
-        self._check_table_case(kql)
-        try:
-            result = duckdb_kql.to_sql(
-                kql, schema=self._sql_schema(), allow_write=False, query_now=self.now
-            )
-        except RecursionError:
-            raise UnsupportedQueryError(
-                "The query is nested too deeply to translate.", hint="Simplify it."
-            ) from None
-        except Exception as exc:  # every other failure becomes an EngineError too
-            raise diagnose.from_translation(exc, kql, self._catalog()) from None
-        sql = str(result)
-        check_read_only(sql)
-        return sql, dict(result.parameters)
-
-    def _check_table_case(self, kql: str) -> None:
-        """Kusto names are case-sensitive and DuckDB's are not: refuse `deviceprocessevents`
-        here rather than let a query pass that would fail on a real cluster."""
-        exact = {*self._schemas, *self._aliases}
-        folded = {name.lower(): name for name in exact}
-        for word in set(_WORD.findall(_STRING_LITERAL.sub("''", kql))):
-            if word not in exact and word.lower() in folded:
-                raise UnknownTableError(word, [folded[word.lower()]])
-
-    def _sql_schema(self) -> dict[str, list[str]]:
+    def _settings(self) -> WorkerSettings:
         schema = {name: list(s.column_names) for name, s in self._schemas.items()}
         for alias, target in self._aliases.items():
             schema[alias] = schema[target]
-        return schema
-
-    def _catalog(self) -> dict[str, list[str]]:
-        return self._sql_schema()
+        memory = memory_bytes(self.limits.memory_limit)
+        return WorkerSettings(
+            database=str(self._database),
+            schema=schema,
+            now=self.now,
+            memory_limit=self.limits.memory_limit,
+            # DuckDB's own limit governs what it tracks; the address-space limit catches
+            # the allocations it does not, with room for the interpreter and threads.
+            address_space=2 * memory + 2 * 1024**3,
+            threads=self.threads,
+        )
 
     # -- catalogue -----------------------------------------------------------------
 
@@ -244,9 +244,7 @@ class EmbeddedEngine:
 
     def row_count(self, table: str) -> int:
         name = self.schema(table).name
-        with self._lock:
-            row = self._con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()
-        return int(row[0]) if row else 0
+        return int(self.query(f"{name} | count").rows[0][0])
 
     # -- lifetime ------------------------------------------------------------------
 
@@ -254,11 +252,19 @@ class EmbeddedEngine:
         if self._closed:
             raise EngineError("The engine is closed.")
 
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+
     def close(self) -> None:
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._con.close()
+            if self._closed:
+                return
+            self._closed = True
+            self._stop_worker()
+            if self._owns_directory:
+                shutil.rmtree(self._directory, ignore_errors=True)
 
     def __enter__(self) -> EmbeddedEngine:
         return self
@@ -270,3 +276,8 @@ class EmbeddedEngine:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def __del__(self) -> None:
+        # An engine dropped without close() must not leave a process or files behind.
+        if not getattr(self, "_closed", True):
+            self.close()

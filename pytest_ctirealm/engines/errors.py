@@ -20,6 +20,11 @@ class EngineError(Exception):
         self.hint = hint
         super().__init__(f"{message} {hint}" if hint else message)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross from the query process to the caller intact, whatever their
+        # constructor takes.
+        return (_rebuild, (type(self), dict(self.__dict__), self.args))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.code, "message": self.message}
         if self.hint:
@@ -116,3 +121,10 @@ class DataLoadError(EngineError):
     """Rows handed to the engine do not fit the table's schema."""
 
     code = "data_error"
+
+
+def _rebuild(cls: type[EngineError], state: dict[str, Any], args: tuple[Any, ...]) -> EngineError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error

@@ -17,24 +17,24 @@ _IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
 #: DuckDB macros behind the added functions. `ctirealm_text` reads a dynamic (JSON)
 #: string as its text, so `ipv4_is_private(Props.ip)` works as it does in Kusto.
 MACROS: tuple[str, ...] = (
-    """CREATE OR REPLACE MACRO ctirealm_text(s) AS
+    """CREATE OR REPLACE TEMP MACRO ctirealm_text(s) AS
        CASE WHEN typeof(s) = 'JSON' THEN json_extract_string(s::JSON, '$')
             ELSE trim(CAST(s AS VARCHAR)) END""",
-    f"""CREATE OR REPLACE MACRO ctirealm_ipv4(s) AS
+    f"""CREATE OR REPLACE TEMP MACRO ctirealm_ipv4(s) AS
        CASE WHEN regexp_full_match(ctirealm_text(s), '{_IPV4}') THEN
             TRY_CAST(split_part(ctirealm_text(s), '.', 1) AS BIGINT) * 16777216
           + TRY_CAST(split_part(ctirealm_text(s), '.', 2) AS BIGINT) * 65536
           + TRY_CAST(split_part(ctirealm_text(s), '.', 3) AS BIGINT) * 256
           + TRY_CAST(split_part(ctirealm_text(s), '.', 4) AS BIGINT) END""",
-    """CREATE OR REPLACE MACRO ctirealm_ipv4_prefix(r) AS
+    """CREATE OR REPLACE TEMP MACRO ctirealm_ipv4_prefix(r) AS
        CASE WHEN NOT contains(ctirealm_text(r), '/') THEN 32
             WHEN TRY_CAST(split_part(ctirealm_text(r), '/', 2) AS INTEGER) BETWEEN 0 AND 32
             THEN TRY_CAST(split_part(ctirealm_text(r), '/', 2) AS INTEGER) END""",
-    """CREATE OR REPLACE MACRO ctirealm_ipv4_is_in_range(ip, r) AS
+    """CREATE OR REPLACE TEMP MACRO ctirealm_ipv4_is_in_range(ip, r) AS
        (ctirealm_ipv4(ip) >> (32 - ctirealm_ipv4_prefix(r)))
          = (ctirealm_ipv4(split_part(ctirealm_text(r), '/', 1))
             >> (32 - ctirealm_ipv4_prefix(r)))""",
-    """CREATE OR REPLACE MACRO ctirealm_ipv4_is_private(ip) AS
+    """CREATE OR REPLACE TEMP MACRO ctirealm_ipv4_is_private(ip) AS
        ctirealm_ipv4_is_in_range(ip, '10.0.0.0/8')
          OR ctirealm_ipv4_is_in_range(ip, '172.16.0.0/12')
          OR ctirealm_ipv4_is_in_range(ip, '192.168.0.0/16')""",

