@@ -210,7 +210,9 @@ def test_long_query_times_out_and_the_engine_recovers() -> None:
         started = time.perf_counter()
         with pytest.raises(QueryTimeoutError) as caught:
             engine.query(
-                "range a from 1 to 100000 step 1 | extend k = 1 | join kind=inner (range b from 1 to 100000 step 1 | extend k = 1) on k | count",
+                "range a from 1 to 100000 step 1 | extend k = 1 "
+                "| join kind=inner (range b from 1 to 100000 step 1 | extend k = 1) on k "
+                "| count",
                 timeout=0.3,
             )
         assert time.perf_counter() - started < 5

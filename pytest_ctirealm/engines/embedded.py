@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import multiprocessing
-import re
 import shutil
 import tempfile
 import threading
@@ -31,7 +30,7 @@ from pytest_ctirealm.engines.errors import (
     UnknownTableError,
 )
 from pytest_ctirealm.engines.loading import write_table
-from pytest_ctirealm.engines.protocol import QueryLimits, QueryResult
+from pytest_ctirealm.engines.protocol import QueryLimits, QueryResult, memory_bytes
 from pytest_ctirealm.engines.worker import WorkerSettings, main
 from pytest_ctirealm.telemetry.schema import TABLE_ALIASES, TableSchema, table_schema
 
@@ -39,16 +38,6 @@ from pytest_ctirealm.telemetry.schema import TABLE_ALIASES, TableSchema, table_s
 #: is killed (DuckDB cannot interrupt some operations mid-way).
 _KILL_GRACE = 2.0
 _STARTUP_TIMEOUT = 60.0
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
-
-
-def memory_bytes(limit: str) -> int:
-    """`'4GB'` / `'512MiB'` as bytes (decimal and binary units both read as powers of 2)."""
-    match = _SIZE.match(limit)
-    if not match:
-        raise ValueError(f"memory limit {limit!r} is not a size like '4GB' or '512MB'")
-    power = "KMGT".index(match.group(2)[0].upper()) + 1
-    return int(float(match.group(1)) * 1024**power)
 
 
 class _QueryProcess:
@@ -124,7 +113,6 @@ class EmbeddedEngine:
         directory: Path | None = None,
     ) -> None:
         self.limits = limits or QueryLimits()
-        memory_bytes(self.limits.memory_limit)  # refuse a malformed limit up front
         if now is not None and now.tzinfo is not None:
             now = now.astimezone(dt.UTC).replace(tzinfo=None)
         # `now()` and `ago()` resolve against this instant, so a query over fixed
@@ -280,4 +268,5 @@ class EmbeddedEngine:
     def __del__(self) -> None:
         # An engine dropped without close() must not leave a process or files behind.
         if not getattr(self, "_closed", True):
-            self.close()
+            with contextlib.suppress(Exception):  # interpreter shutdown may have begun
+                self.close()

@@ -137,16 +137,21 @@ def quote_identifier(identifier: str) -> str:
 def rows_to_arrow(schema: TableSchema, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     """*rows* as an Arrow table of *schema*'s columns; DataLoadError names what is wrong."""
     known = set(schema.column_names)
+    present: set[str] = set()
     for index, row in enumerate(rows):
-        extra = [key for key in row if key not in known]
-        if extra:
-            suggestions = near_matches(extra[0], schema.column_names)
+        present.update(row)
+        if not present <= known:
+            extra = sorted(key for key in row if key not in known)[0]
+            suggestions = near_matches(extra, schema.column_names)
             hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
             raise DataLoadError(
-                f"Table '{schema.name}', row {index}: unknown column '{extra[0]}'.{hint}"
+                f"Table '{schema.name}', row {index}: unknown column '{extra}'.{hint}"
             )
     arrays = {}
     for column in schema.columns:
+        if column.name not in present:  # wide tables: most columns are often empty
+            arrays[column.name] = pa.nulls(len(rows), _ARROW_TYPES[column.type])
+            continue
         try:
             arrays[column.name] = to_arrow(column.type, [row.get(column.name) for row in rows])
         except ValueError as exc:

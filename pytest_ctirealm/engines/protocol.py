@@ -6,11 +6,23 @@ engine and a real Kusto cluster are interchangeable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from pytest_ctirealm.engines.kusto_values import to_json_value
 from pytest_ctirealm.telemetry.schema import ColumnSpec, TableSchema
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
+
+
+def memory_bytes(limit: str) -> int:
+    """`'4GB'` / `'512MiB'` as bytes (decimal and binary units both read as powers of 2)."""
+    match = _SIZE.match(limit)
+    if not match:
+        raise ValueError(f"memory limit {limit!r} is not a size like '4GB' or '512MB'")
+    power = "KMGT".index(match.group(2)[0].upper()) + 1
+    return int(float(match.group(1)) * 1024**power)
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class QueryLimits:
             raise ValueError(f"max_rows must be >= 0, got {self.max_rows}")
         if self.timeout <= 0:
             raise ValueError(f"timeout must be > 0 seconds, got {self.timeout}")
+        memory_bytes(self.memory_limit)
 
 
 @dataclass(frozen=True)
