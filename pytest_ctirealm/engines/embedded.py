@@ -75,7 +75,7 @@ class _QueryProcess:
         except (EOFError, OSError):
             self.stop()
             raise QueryResourceError(
-                "The query exhausted the engine's memory and was stopped.",
+                "The query process stopped while running the query, most likely out of memory.",
                 hint="Filter earlier, avoid huge ranges or strings, or summarize.",
             ) from None
         if status == "error":
