@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import multiprocessing
+import os
+import select
+import subprocess
+import sys
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 
@@ -31,7 +33,7 @@ from pytest_ctirealm.engines.errors import (
 )
 from pytest_ctirealm.engines.loading import write_table
 from pytest_ctirealm.engines.protocol import QueryLimits, QueryResult, memory_bytes
-from pytest_ctirealm.engines.worker import WorkerSettings, main
+from pytest_ctirealm.engines.worker import WorkerSettings, read_frame, write_frame
 from pytest_ctirealm.telemetry.schema import TABLE_ALIASES, TableSchema, table_schema
 
 #: Seconds a query process gets past a query's deadline to interrupt itself before it
@@ -41,60 +43,91 @@ _STARTUP_TIMEOUT = 60.0
 
 
 class _QueryProcess:
-    """One child process serving queries over a pipe."""
+    """One child process serving queries over its stdin and stdout."""
 
     def __init__(self, settings: WorkerSettings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.pipe, child = context.Pipe()
-        self.process: BaseProcess = context.Process(
-            target=main, args=(child, settings), daemon=True, name="ctirealm-query"
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pytest_ctirealm.engines.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            close_fds=True,
         )
-        self.process.start()
-        child.close()
-        if not self.pipe.poll(_STARTUP_TIMEOUT):
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._in: BinaryIO = self.process.stdin
+        self._out: BinaryIO = self.process.stdout
+        try:
+            write_frame(self._in, settings)
+        except OSError:
+            pass
+        if not self._wait(_STARTUP_TIMEOUT):
             self.stop()
             raise EngineError("The query process did not start in time.")
         try:
-            status, detail = self.pipe.recv()
+            status, detail = read_frame(self._out)
         except EOFError:
             status, detail = "failed", "it exited while starting"
         if status != "ready":
             self.stop()
             raise EngineError(f"The query process could not open the database: {detail}")
 
+    def _wait(self, seconds: float) -> bool:
+        ready, _, _ = select.select([self._out], [], [], seconds)
+        return bool(ready)
+
     def request(self, kql: str, max_rows: int, timeout: float) -> QueryResult:
-        self.pipe.send(("query", kql, max_rows, timeout))
-        if not self.pipe.poll(timeout + _KILL_GRACE):
+        try:
+            write_frame(self._in, ("query", kql, max_rows, timeout))
+        except OSError:
+            self.stop()
+            raise self._died() from None
+        if not self._wait(timeout + _KILL_GRACE):
             self.stop()
             raise QueryTimeoutError(
                 f"The query ran longer than the {timeout:g} s limit and was stopped.",
                 hint="Filter early, avoid huge ranges and wide joins, or summarize first.",
             )
         try:
-            status, payload = self.pipe.recv()
+            status, payload = read_frame(self._out)
         except (EOFError, OSError):
             self.stop()
-            raise QueryResourceError(
-                "The query process stopped while running the query, most likely out of memory.",
-                hint="Filter earlier, avoid huge ranges or strings, or summarize.",
-            ) from None
+            raise self._died() from None
         if status == "error":
             raise payload
         result: QueryResult = payload
         return result
 
+    @staticmethod
+    def _died() -> QueryResourceError:
+        return QueryResourceError(
+            "The query process stopped while running the query, most likely out of memory.",
+            hint="Filter earlier, avoid huge ranges or strings, or summarize.",
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process.is_alive():
+        if self.alive():
             with contextlib.suppress(OSError, ValueError):
-                self.pipe.send(("close",))
-            self.process.join(1.0)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5.0)
-        self.pipe.close()
+                write_frame(self._in, ("close",))
+                self._in.close()
+            try:
+                self.process.wait(1.0)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5.0)
+        for stream in (self._in, self._out):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
 
 
 class EmbeddedEngine:
