@@ -1,0 +1,1 @@
+"""Benign background activity, one module per product family."""

@@ -1,0 +1,9 @@
+"""Attack scenarios: each emits the events one attack leaves, grouped into named stages.
+
+Tasks claim stages as their positives (`scenario.stage`); stages no task claims are the
+attack's other traces, which a precise detection must not confuse with its target.
+"""
+
+from pytest_ctirealm.telemetry.scenarios.base import SCENARIOS, Scenario, Stages
+
+__all__ = ["SCENARIOS", "Scenario", "Stages"]
