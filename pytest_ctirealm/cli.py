@@ -1,10 +1,11 @@
-"""The `ctirealm` command: the things that are not tests (running a KQL query for now)."""
+"""The `ctirealm` command: the things that are not tests (querying, generating telemetry)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 from pytest_ctirealm import __version__
 from pytest_ctirealm.engines import EmbeddedEngine, EngineError, QueryLimits, QueryResult
 from pytest_ctirealm.engines.kusto_values import to_json_value
+from pytest_ctirealm.telemetry.export import FORMATS, export
 from pytest_ctirealm.telemetry.files import TelemetryFileError, read_jsonl_tables
 from pytest_ctirealm.telemetry.schema import benchmark_tables
+from pytest_ctirealm.telemetry.simulator import generate
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,15 +28,39 @@ def _parser() -> argparse.ArgumentParser:
     query = commands.add_parser(
         "query",
         help="run a KQL query on the embedded engine",
-        description="Run a KQL query over the 12 benchmark tables (empty unless --data "
-        "gives JSON-lines files) or over self-contained KQL (datatable, print, range).",
+        description="Run a KQL query over the 12 benchmark tables: the simulated telemetry "
+        "(--telemetry), JSON-lines files (--data), or empty tables for self-contained KQL "
+        "(datatable, print, range).",
     )
     query.add_argument("kql", help="the KQL query ('-' reads it from standard input)")
     query.add_argument("--format", choices=["table", "json"], default="table")
-    query.add_argument("--data", type=Path, help="directory of <Table>.jsonl files to load first")
+    source = query.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, help="directory of <Table>.jsonl files to load first")
+    source.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="query the benchmark's simulated telemetry (see --seed and --scale)",
+    )
+    _telemetry_options(query)
     query.add_argument("--max-rows", type=int, default=100, help="rows to print (default 100)")
     query.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    generate = commands.add_parser(
+        "generate",
+        help="write the benchmark telemetry to files",
+        description="Generate the benchmark's telemetry and write one file per table, plus "
+        "labels.json (the events of every attack stage) and manifest.json.",
+    )
+    generate.add_argument("--out", type=Path, required=True, help="output directory")
+    generate.add_argument("--format", choices=FORMATS, default="jsonl")
+    _telemetry_options(generate)
     return parser
+
+
+def _telemetry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="telemetry seed (default 0)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="benign volume factor (default 1: two days)"
+    )
 
 
 def _cell(value: Any) -> str:
@@ -63,9 +90,14 @@ def format_table(result: QueryResult, max_width: int = 60) -> str:
 
 def _run_query(args: argparse.Namespace) -> int:
     kql = sys.stdin.read() if args.kql == "-" else args.kql
-    tables = read_jsonl_tables(args.data) if args.data else {}
     limits = QueryLimits(max_rows=args.max_rows, timeout=args.timeout)
-    with EmbeddedEngine(limits=limits) as engine:
+    now = None
+    if args.telemetry:
+        telemetry = generate(seed=args.seed, scale=args.scale)
+        tables, now = telemetry.tables, telemetry.end
+    else:
+        tables = read_jsonl_tables(args.data) if args.data else {}
+    with EmbeddedEngine(limits=limits, now=now) as engine:
         for name in benchmark_tables():
             engine.load_table(name, tables.get(name, []))
         result = engine.query(kql)
@@ -76,9 +108,27 @@ def _run_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_generate(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    telemetry = generate(seed=args.seed, scale=args.scale)
+    generated = time.perf_counter() - started
+    paths = export(telemetry, args.out, args.format)
+    print(
+        f"{telemetry.row_count:,} rows in {len(telemetry.tables)} tables "
+        f"(simulator {telemetry.version}, seed {telemetry.seed}, scale {telemetry.scale:g}): "
+        f"generated in {generated:.2f} s ({telemetry.row_count / generated:,.0f} rows/s), "
+        f"written to {args.out} in {time.perf_counter() - started - generated:.2f} s"
+    )
+    for path in paths:
+        print(f"  {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "generate":
+            return _run_generate(args)
         return _run_query(args)
     except EngineError as exc:
         print(f"ctirealm: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Fixtures shared by the engine tests: a small, seeded DeviceProcessEvents table."""
+"""Shared fixtures: a small seeded process table for engine tests, and the benchmark's
+own telemetry, engine and task catalogue."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from pytest_ctirealm.dataset import Benchmark, load_benchmark
 from pytest_ctirealm.engines import EmbeddedEngine
+from pytest_ctirealm.telemetry.simulator import Telemetry, generate
 
 #: The instant `now()` is pinned to in the semantic tests.
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -79,3 +82,20 @@ def engine(process_rows: list[dict[str, Any]]) -> Iterator[EmbeddedEngine]:
     """One engine with DeviceProcessEvents loaded, `now()` pinned to NOW."""
     with EmbeddedEngine.with_tables({"DeviceProcessEvents": process_rows}, now=NOW) as e:
         yield e
+
+
+@pytest.fixture(scope="session")
+def telemetry() -> Telemetry:
+    """The benchmark telemetry for seed 0 at scale 1."""
+    return generate(seed=0, scale=1.0)
+
+
+@pytest.fixture(scope="session")
+def telemetry_engine(telemetry: Telemetry) -> Iterator[EmbeddedEngine]:
+    with EmbeddedEngine.with_tables(telemetry.tables, now=telemetry.end) as e:
+        yield e
+
+
+@pytest.fixture(scope="session")
+def benchmark() -> Benchmark:
+    return load_benchmark()

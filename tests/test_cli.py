@@ -98,3 +98,47 @@ def test_console_script_is_installed() -> None:
         check=True,
     )
     assert "42" in done.stdout
+
+
+def test_generate_writes_tables_labels_and_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "--out", str(tmp_path), "--scale", "0.5", "--seed", "4"]) == 0
+    assert "rows/s" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["seed"] == 4 and manifest["scale"] == 0.5
+    labels = json.loads((tmp_path / "labels.json").read_text())
+    assert "kinsing_web_compromise.download" in labels
+    lines = (tmp_path / "DeviceProcessEvents.jsonl").read_text().splitlines()
+    assert len(lines) == manifest["rows"]["DeviceProcessEvents"]
+    # What was written reads back through `ctirealm query --data` unchanged.
+    assert (
+        main(["query", "DeviceProcessEvents | count", "--data", str(tmp_path), "--format", "json"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["rows"] == [[len(lines)]]
+
+
+def test_generate_parquet_keeps_kusto_types(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    assert main(["generate", "--out", str(tmp_path), "--format", "parquet", "--scale", "0.5"]) == 0
+    schema = pq.read_schema(tmp_path / "DeviceProcessEvents.parquet")
+    assert str(schema.field("Timestamp").type) == "timestamp[us]"
+    assert str(schema.field("ReportId").type) == "int64"
+
+
+def test_query_over_the_simulated_telemetry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "query",
+                "--telemetry",
+                "--format",
+                "json",
+                "DeviceProcessEvents | where ProcessCommandLine contains 'kdevtmpfsi' | count",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["rows"][0][0] >= 3

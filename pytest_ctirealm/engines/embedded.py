@@ -11,15 +11,15 @@ import contextlib
 import datetime as dt
 import os
 import select
+import shutil
 import subprocess
 import sys
-import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import duckdb
 
@@ -58,12 +58,10 @@ class _QueryProcess:
             close_fds=True,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
-        self._in: BinaryIO = self.process.stdin
-        self._out: BinaryIO = self.process.stdout
-        try:
+        self._in: IO[bytes] = self.process.stdin
+        self._out: IO[bytes] = self.process.stdout
+        with contextlib.suppress(OSError):
             write_frame(self._in, settings)
-        except OSError:
-            pass
         if not self._wait(_STARTUP_TIMEOUT):
             self.stop()
             raise EngineError("The query process did not start in time.")

@@ -19,7 +19,7 @@ import resource
 import struct
 import sys
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import duckdb
 
@@ -43,13 +43,13 @@ class WorkerSettings:
     threads: int | None
 
 
-def write_frame(stream: BinaryIO, message: Any) -> None:
+def write_frame(stream: IO[bytes], message: Any) -> None:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_LENGTH.pack(len(payload)) + payload)
     stream.flush()
 
 
-def read_frame(stream: BinaryIO) -> Any:
+def read_frame(stream: IO[bytes]) -> Any:
     """The next message, or EOFError when the other side has gone."""
     header = stream.read(_LENGTH.size)
     if len(header) < _LENGTH.size:
@@ -68,7 +68,7 @@ def open_database(settings: WorkerSettings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
+def serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
     """Open the database named by the first frame, then answer `("query", kql, max_rows,
     timeout)` frames until `("close",)` or end of input."""
     settings: WorkerSettings = read_frame(inbox)

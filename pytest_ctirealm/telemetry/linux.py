@@ -186,7 +186,11 @@ class HostState:
         cwd: str | None = None,
         terminal: str | None = None,
     ) -> tuple[Process, Row]:
-        """A child of *parent* running *path*, and the DeviceProcessEvents row for it."""
+        """A child of *parent* running *path*, and the DeviceProcessEvents row for it.
+
+        A child never starts before its parent: *moment* moves just past the parent's
+        start if needed."""
+        moment = self._after(parent, moment)
         account = account or parent.account
         child = Process(
             self.host,
@@ -230,6 +234,7 @@ class HostState:
         size: int | None = None,
     ) -> Row:
         """A DeviceFileEvents row: *actor* created, modified, renamed or deleted *path*."""
+        moment = self._after(actor, moment)
         row: Row = {
             "Timestamp": moment,
             "ActionType": action,
@@ -253,6 +258,11 @@ class HostState:
             row["PreviousFileName"] = posixpath.basename(previous)
             row["PreviousFolderPath"] = posixpath.dirname(previous)
         return row
+
+    def _after(self, process: Process, moment: dt.datetime) -> dt.datetime:
+        if moment > process.created:
+            return moment
+        return process.created + dt.timedelta(microseconds=self.rng.randrange(1_000, 40_000))
 
     def _initiating(self, parent: Process) -> Row:
         hashes = image_hashes(parent.path)

@@ -19,7 +19,6 @@ from pytest_ctirealm.telemetry.context import SimContext
 from pytest_ctirealm.telemetry.environment import TENANT_ID
 from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
 from pytest_ctirealm.telemetry.scenarios import SCENARIOS
-from pytest_ctirealm.telemetry.scenarios import linux as _linux_scenarios  # noqa: F401
 from pytest_ctirealm.telemetry.schema import benchmark_tables
 
 #: Bump when any generator's output changes: caches and ground truth are keyed by it.

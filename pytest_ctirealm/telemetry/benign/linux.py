@@ -388,6 +388,8 @@ def _admin_service_install(ctx: SimContext, e: _Emitter, rng: random.Random, day
         "cp /home/dmitri.ivanov/deploy/app-worker.service /etc/systemd/system/",
     )
     e.file(_later(t, rng), copy, "FileCreated", "/etc/systemd/system/app-worker.service")
+    tee = e.proc(_later(t, rng, 5, 30), root, "/usr/bin/tee", "tee /etc/nginx/conf.d/upstream.conf")
+    e.file(_later(t, rng), tee, "FileModified", "/etc/nginx/conf.d/upstream.conf")
     e.proc(_later(t, rng, 2, 10), root, "/usr/bin/systemctl", "systemctl daemon-reload")
     e.proc(
         _later(t, rng, 2, 10),

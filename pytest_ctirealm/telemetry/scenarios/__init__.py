@@ -2,8 +2,10 @@
 
 Tasks claim stages as their positives (`scenario.stage`); stages no task claims are the
 attack's other traces, which a precise detection must not confuse with its target.
+Importing this package registers every scenario.
 """
 
+from pytest_ctirealm.telemetry.scenarios import linux
 from pytest_ctirealm.telemetry.scenarios.base import SCENARIOS, Scenario, Stages
 
-__all__ = ["SCENARIOS", "Scenario", "Stages"]
+__all__ = ["SCENARIOS", "Scenario", "Stages", "linux"]

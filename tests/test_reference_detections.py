@@ -1,0 +1,106 @@
+"""Every task is sound: its reference KQL and Sigma rule return exactly its positive
+events, lazy detections score badly, and binary names alone are not enough."""
+
+from __future__ import annotations
+
+import pytest
+from sigma.backends.kusto import KustoBackend
+from sigma.pipelines.microsoftxdr import microsoft_xdr_pipeline
+
+from pytest_ctirealm.dataset import Benchmark, Task, load_benchmark
+from pytest_ctirealm.engines import EmbeddedEngine
+from pytest_ctirealm.scoring.events import (
+    EventRef,
+    positive_refs,
+    score_events,
+    traced_events,
+)
+from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
+from pytest_ctirealm.telemetry.simulator import Telemetry
+
+TASKS = load_benchmark().suite("all")
+LINUX_TASKS = [t for t in TASKS if t.platform == "linux"]
+
+
+def _positives(telemetry: Telemetry, task: Task) -> set[EventRef]:
+    return positive_refs(telemetry.positives(list(task.positives)))
+
+
+def _run(engine: EmbeddedEngine, kql: str, task: Task) -> set[EventRef]:
+    found, untraced = traced_events(engine.query(kql, max_rows=1_000_000), task.tables[0])
+    assert untraced == 0, "reference detections keep the event-key columns"
+    return found
+
+
+def _source(task: Task) -> str:
+    return task.tables[0] if len(task.tables) == 1 else "union " + ", ".join(task.tables)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_reference_kql_returns_exactly_the_positives(
+    task: Task, benchmark: Benchmark, telemetry: Telemetry, telemetry_engine: EmbeddedEngine
+) -> None:
+    positives = _positives(telemetry, task)
+    assert positives, f"{task.id} has no positive events"
+    assert {table for table, _ in positives} == set(task.tables)
+    found = _run(telemetry_engine, benchmark.references[task.id].kql, task)
+    assert found == positives
+
+
+@pytest.mark.parametrize("task", LINUX_TASKS, ids=lambda t: t.id)
+def test_reference_sigma_converted_by_pysigma_returns_exactly_the_positives(
+    task: Task, benchmark: Benchmark, telemetry: Telemetry, telemetry_engine: EmbeddedEngine
+) -> None:
+    backend = KustoBackend(processing_pipeline=microsoft_xdr_pipeline())
+    found: set[EventRef] = set()
+    for query in backend.convert(benchmark.references[task.id].sigma_rules()):
+        table = query.split("\n", 1)[0].strip()
+        found |= traced_events(telemetry_engine.query(query, max_rows=1_000_000), table)[0]
+    assert found == _positives(telemetry, task)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
+def test_lazy_detections_score_below_0_2(
+    task: Task, telemetry: Telemetry, telemetry_engine: EmbeddedEngine
+) -> None:
+    positives = _positives(telemetry, task)
+    keys = sorted({"Type", *(c for t in task.tables for c in EVENT_KEYS[t])})
+    # "Every row" projected to the key columns: the same events, without moving whole rows.
+    for lazy in (f"{_source(task)} | take 10", f"{_source(task)} | project {', '.join(keys)}"):
+        score = score_events(_run(telemetry_engine, lazy, task), positives)
+        assert score.f1 < 0.2, lazy
+
+
+#: The miner's binary carries the attacker's own name, so its name alone is precise.
+_OWN_NAMED_BINARIES = {"linux_004"}
+
+
+@pytest.mark.parametrize(
+    "task", [t for t in LINUX_TASKS if t.id not in _OWN_NAMED_BINARIES], ids=lambda t: t.id
+)
+def test_binary_names_alone_lose_precision_to_near_misses(
+    task: Task, telemetry: Telemetry, telemetry_engine: EmbeddedEngine
+) -> None:
+    positives = _positives(telemetry, task)
+    rows = {
+        (table, key): row
+        for table in ("DeviceProcessEvents", "DeviceFileEvents")
+        for row in telemetry.tables[table]
+        for key in [(row["DeviceId"], row["ReportId"])]
+        if (table, key) in positives
+    }
+    processes = sorted({r["FileName"] for (t, _), r in rows.items() if t == "DeviceProcessEvents"})
+    writers = sorted(
+        {r["InitiatingProcessFileName"] for (t, _), r in rows.items() if t == "DeviceFileEvents"}
+    )
+    parts = []
+    if processes:
+        parts.append(f"DeviceProcessEvents | where FileName in ({', '.join(map(repr, processes))})")
+    if writers:
+        parts.append(
+            f"DeviceFileEvents | where InitiatingProcessFileName in ({', '.join(map(repr, writers))})"
+        )
+    query = parts[0] if len(parts) == 1 else "union " + ", ".join(f"({p})" for p in parts)
+    score = score_events(_run(telemetry_engine, query, task), positives)
+    assert score.recall == 1.0
+    assert score.precision < 0.9
