@@ -25,13 +25,10 @@ def load_mapping(path: Path, required: set[str]) -> dict[str, Any]:
     missing = sorted(required - set(data))
     if missing:
         raise DatasetError(path, missing[0], "is required but missing")
-    unknown = sorted(set(data) - required - set(optional))
+    unknown = sorted(set(data) - required)
     if unknown:
-        raise DatasetError(
-            path,
-            unknown[0],
-            f"is not a known field (known: {', '.join(sorted(required | set(optional)))})",
-        )
+        known = ", ".join(sorted(required))
+        raise DatasetError(path, unknown[0], f"is not a known field (known: {known})")
     return dict(data)
 
 
