@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_ctirealm.telemetry.benign import aks, entra, graph, office
 from pytest_ctirealm.telemetry.benign import linux as benign_linux
 from pytest_ctirealm.telemetry.context import SimContext
 from pytest_ctirealm.telemetry.environment import TENANT_ID
@@ -28,7 +29,13 @@ Row = dict[str, Any]
 EventKey = tuple[Any, ...]
 Generator = Callable[[SimContext], dict[str, list[Row]]]
 
-BENIGN_GENERATORS: tuple[Generator, ...] = (benign_linux.generate,)
+BENIGN_GENERATORS: tuple[Generator, ...] = (
+    benign_linux.generate,
+    aks.generate,
+    entra.generate,
+    graph.generate,
+    office.generate,
+)
 
 _STAGE = "_stage"
 _DEVICE_TABLES = ("DeviceProcessEvents", "DeviceFileEvents")
