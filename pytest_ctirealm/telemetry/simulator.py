@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_ctirealm.telemetry.benign import aks, entra, graph, office
+from pytest_ctirealm.telemetry.benign import (
+    aks,
+    azure_activity,
+    entra,
+    graph,
+    keyvault,
+    office,
+    storage,
+)
 from pytest_ctirealm.telemetry.benign import linux as benign_linux
 from pytest_ctirealm.telemetry.context import SimContext
 from pytest_ctirealm.telemetry.environment import TENANT_ID
@@ -35,6 +43,9 @@ BENIGN_GENERATORS: tuple[Generator, ...] = (
     entra.generate,
     graph.generate,
     office.generate,
+    azure_activity.generate,
+    keyvault.generate,
+    storage.generate,
 )
 
 _STAGE = "_stage"
