@@ -102,11 +102,24 @@ _COERCE: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _fast_datetimes(values: Sequence[Any]) -> pa.Array | None:
+    """Datetime objects (aware or naive-as-UTC) straight through Arrow, which converts
+    aware ones to UTC itself; None when some value needs the slow path (text)."""
+    try:
+        return pa.array(values, type=pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+
+
 def to_arrow(kusto_type: str, values: Sequence[Any]) -> pa.Array:
     """One column's values as an Arrow array of the type DuckDB will store.
 
     Raises ValueError naming the first offending row (0-based) and value.
     """
+    if kusto_type == "datetime":
+        fast = _fast_datetimes(values)
+        if fast is not None:
+            return fast
     coerce = _COERCE.get(kusto_type)
     if coerce is not None:
         converted = []
