@@ -4,7 +4,8 @@ from, identified by the table's event-key columns (`telemetry.event_keys`).
 A row from a `union` names its table in the `Type` column every Log Analytics record
 carries; otherwise the row belongs to the table the detection is about. Rows without
 the key columns (aggregates, projections that dropped them) cannot be traced and are
-counted apart.
+counted apart. Events are counted per event family (an AKS write logged in both audit
+tables is one event).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_ctirealm.engines.protocol import QueryResult
-from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
+from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS, event_family
 
 #: (table, event key)
 EventRef = tuple[str, tuple[Any, ...]]
@@ -31,13 +32,13 @@ def traced_events(result: QueryResult, default_table: str | None) -> tuple[set[E
             untraced += 1
             continue
         assert table is not None
-        found.add((table, tuple(row[c] for c in columns)))
+        found.add((event_family(table), tuple(row[c] for c in columns)))
     return found, untraced
 
 
 def positive_refs(positives: dict[str, Iterable[tuple[Any, ...]]]) -> set[EventRef]:
     """`Telemetry.positives()` output as a set of event references."""
-    return {(table, key) for table, keys in positives.items() for key in keys}
+    return {(event_family(table), key) for table, keys in positives.items() for key in keys}
 
 
 @dataclass(frozen=True)
