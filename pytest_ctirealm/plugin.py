@@ -1,8 +1,6 @@
-"""The pytest entry point. Thin on purpose: it wires the package's parts into pytest.
-
-Until the benchmark options land it only offers the `kql_engine` fixture, which costs
-nothing unless a test asks for it.
-"""
+"""The pytest entry point. Thin on purpose: options live in `options`, each mode in its
+own package, registered only when asked for, so a project that has the plugin
+installed but does not use it sees no change."""
 
 from __future__ import annotations
 
@@ -12,8 +10,23 @@ from typing import Any
 import pytest
 
 from pytest_ctirealm.engines import EmbeddedEngine
+from pytest_ctirealm.options import add_options
+from pytest_ctirealm.rules.session import RuleValidation, rule_settings
 
 EngineFactory = Callable[..., EmbeddedEngine]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings = rule_settings(config)
+    if settings is not None:
+        config.stash[settings.KEY] = settings
+        config.pluginmanager.register(RuleValidation(config, settings), "ctirealm-rules")
+        # Rule folders are collected even when they are not among pytest's test paths.
+        config.args.extend(str(root) for root in settings.roots)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ tables is one event).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ def traced_events(result: QueryResult, default_table: str | None) -> tuple[set[E
     return found, untraced
 
 
-def positive_refs(positives: dict[str, Iterable[tuple[Any, ...]]]) -> set[EventRef]:
+def positive_refs(positives: Mapping[str, Iterable[tuple[Any, ...]]]) -> set[EventRef]:
     """`Telemetry.positives()` output as a set of event references."""
     return {(event_family(table), key) for table, keys in positives.items() for key in keys}
 
