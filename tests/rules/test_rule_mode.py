@@ -115,7 +115,7 @@ def test_ini_setting_and_mapping_file(pytester: pytest.Pytester, rules: Path) ->
     (rules / "right.yml").write_text(yaml.safe_dump(plain, sort_keys=False))  # no ctirealm key
     (pytester.path / "map.yml").write_text(yaml.safe_dump({plain["id"]: {"tasks": ["linux_003"]}}))
     pytester.makeini(
-        f"[pytest]\nctirealm_rules = rules/right.yml\nctirealm_rules_map = map.yml\nctirealm_scale = 0.5\n"
+        "[pytest]\nctirealm_rules = rules/right.yml\nctirealm_rules_map = map.yml\nctirealm_scale = 0.5\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA")
     result.assert_outcomes(passed=1)
