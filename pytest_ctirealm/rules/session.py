@@ -97,8 +97,9 @@ class RuleValidation:
         if report.when != "call" and not (report.when == "setup" and report.failed):
             return
         properties = dict(report.user_properties)
+        lint = [str(value) for name, value in report.user_properties if name == "lint"]
         if "summary" in properties or report.failed:
-            self.results[report.nodeid] = {**properties, "outcome": report.outcome}
+            self.results[report.nodeid] = {**properties, "lint": lint, "outcome": report.outcome}
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -107,7 +108,12 @@ class RuleValidation:
         terminalreporter.write_sep("=", "ctirealm: Sigma rules")
         for nodeid, result in sorted(self.results.items()):
             summary = result.get("summary", "did not run: see its failure")
+            if result["lint"]:
+                summary += f"; lint: {len(result['lint'])} finding(s)"
             terminalreporter.write_line(f"{result['outcome'].upper():7} {nodeid}: {summary}")
+            if terminalreporter.verbosity > 0:
+                for finding in result["lint"]:
+                    terminalreporter.write_line(f"        lint {finding}")
         if self.settings.update_baseline and self.settings.baseline_path:
             terminalreporter.write_line(f"baseline written to {self.settings.baseline_path}")
 

@@ -1,9 +1,10 @@
-"""Linting Sigma rules with pySigma's own validators, offline.
+"""Linting Sigma rules with pySigma's core validators and SigmaHQ's, offline.
 
-Every per-rule core validator runs except those that need data we do not ship (D3FEND
-tags), those written for Windows log sources, and the custom-attribute check (our
-`ctirealm` key is a documented custom attribute). ATT&CK tags are checked against the
-local ATT&CK data (`sigma.attack`).
+Every per-rule validator runs except those that need data we do not ship (D3FEND tags),
+those written for Windows log sources or SigmaHQ's own repository layout (file names),
+and the custom-attribute checks (our `ctirealm` key is a documented custom attribute).
+ATT&CK tags are checked against local ATT&CK data (`sigma.attack`), field names and log
+sources against a local taxonomy (`sigma.sigmahq_data`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from pathlib import Path
 from sigma.rule import SigmaRule
 from sigma.validation import SigmaValidator
 from sigma.validators.core import validators as CORE_VALIDATORS
+from sigma.validators.sigmahq import validators as SIGMAHQ_VALIDATORS
 
 from pytest_ctirealm.sigma.attack import use_offline_attack_data
+from pytest_ctirealm.sigma.sigmahq_data import use_offline_sigmahq_data
 
 EXCLUDED = frozenset(
     {
@@ -44,8 +47,10 @@ class LintFinding:
 class RuleLinter:
     def __init__(self, cache_dir: Path) -> None:
         use_offline_attack_data(cache_dir)
+        use_offline_sigmahq_data(cache_dir / "sigmahq")
+        validators = {**CORE_VALIDATORS, **SIGMAHQ_VALIDATORS}
         self._validator = SigmaValidator(
-            [cls for name, cls in CORE_VALIDATORS.items() if name not in EXCLUDED]
+            [cls for name, cls in validators.items() if name not in EXCLUDED]
         )
 
     def lint(self, rule: SigmaRule) -> list[LintFinding]:

@@ -183,3 +183,25 @@ def test_every_tasks_reference_rules_pass_at_1_0(pytester: pytest.Pytester) -> N
     assert result.stdout.str().count(
         "precision 1.00, recall 1.00, F1 1.00, 0 false positives"
     ) == len(mapping)
+
+
+def test_lint_findings_are_reported_with_severity(pytester: pytest.Pytester) -> None:
+    folder = pytester.mkdir("lint")
+    document = yaml.safe_load(_rule("Sloppy rule.", {"sel": {"Imagee|endswith": "/curl"}}))
+    document["detection"]["unused"] = {"Image": "x"}
+    document["tags"] = ["attack.t9999"]
+    (folder / "sloppy.yml").write_text(yaml.safe_dump(document))
+    junit = pytester.path / "lint.xml"
+    result = pytester.runpytest_subprocess(
+        f"--ctirealm-rules={folder}", "-v", f"--junitxml={junit}", *SCALE
+    )
+    out = result.stdout.str()
+    assert "lint high: Rule defines detection that is not referenced from condition" in out
+    assert "lint medium: Invalid MITRE ATT&CK tagging: attack.t9999" in out
+    assert "lint medium: Rule has a title that ends with a dot(.)" in out
+    findings = [
+        p.get("value")
+        for p in ET.parse(junit).getroot().iter("property")
+        if p.get("name") == "lint"
+    ]
+    assert len(findings) >= 3
