@@ -5,7 +5,7 @@ attack's other traces, which a precise detection must not confuse with its targe
 Importing this package registers every scenario.
 """
 
-from pytest_ctirealm.telemetry.scenarios import linux
+from pytest_ctirealm.telemetry.scenarios import aks, cloud, linux
 from pytest_ctirealm.telemetry.scenarios.base import SCENARIOS, Scenario, Stages
 
-__all__ = ["SCENARIOS", "Scenario", "Stages", "linux"]
+__all__ = ["SCENARIOS", "Scenario", "Stages", "aks", "cloud", "linux"]
