@@ -118,3 +118,15 @@ def test_schema_of_unknown_table(engine: EmbeddedEngine) -> None:
     with pytest.raises(UnknownTableError) as caught:
         engine.schema("DeviceFileEvent")
     assert "DeviceProcessEvents" in str(caught.value) or caught.value.suggestions == []
+
+
+def test_union_of_columns_differing_only_in_case_asks_for_a_rename() -> None:
+    # Known difference: Kusto keeps AADTenantId and AadTenantId apart; DuckDB cannot.
+    tables = {"SigninLogs": [{"Id": "1"}], "MicrosoftGraphActivityLogs": [{"RequestId": "2"}]}
+    with EmbeddedEngine.with_tables(tables) as engine:
+        with pytest.raises(QueryExecutionError, match="project-rename"):
+            engine.query("union SigninLogs, MicrosoftGraphActivityLogs | take 5")
+        projected = engine.query(
+            "union (SigninLogs | project Id), (MicrosoftGraphActivityLogs | project Id = RequestId)"
+        )
+        assert sorted(r[0] for r in projected.rows) == ["1", "2"]
