@@ -22,9 +22,6 @@ class ReferenceDetection:
     #: One or more Sigma rules (a multi-document YAML: one rule per table).
     sigma: str
 
-    def sigma_rules(self) -> SigmaCollection:
-        return SigmaCollection.from_yaml(self.sigma)
-
 
 def load_reference(directory: Path, task_id: str) -> ReferenceDetection:
     """The reference detection in `<directory>/<task_id>/`."""

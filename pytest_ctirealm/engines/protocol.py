@@ -7,7 +7,7 @@ engine and a real Kusto cluster are interchangeable.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pytest_ctirealm.engines.kusto_values import to_json_value
@@ -54,7 +54,6 @@ class QueryResult:
     truncated: bool = False
     elapsed: float = 0.0
     translate_elapsed: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def column_names(self) -> list[str]:

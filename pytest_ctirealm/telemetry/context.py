@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import random
 import uuid
-from collections.abc import Iterator
 
 #: The first day of simulated activity (a Monday), and the days at scale 1.
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -87,15 +86,6 @@ class SimContext:
 
     def is_weekend(self, day: int) -> bool:
         return self.day_start(day).weekday() >= 5
-
-    def periodic(
-        self, every: dt.timedelta, offset: dt.timedelta = dt.timedelta(0)
-    ) -> Iterator[dt.datetime]:
-        """Instants `start + offset + k * every` inside the window."""
-        moment = self.start + offset
-        while moment < self.end:
-            yield moment
-            moment += every
 
 
 def guid(rng: random.Random) -> str:

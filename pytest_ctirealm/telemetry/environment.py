@@ -44,7 +44,6 @@ class LinuxHost:
     role: str
     private_ip: str
     admin_users: tuple[str, ...]
-    service_users: tuple[str, ...]
 
     @property
     def device_id(self) -> str:
@@ -52,12 +51,12 @@ class LinuxHost:
 
 
 LINUX_HOSTS: tuple[LinuxHost, ...] = (
-    LinuxHost("vm-web01", "web", "10.1.1.4", ("azureuser",), ("www-data",)),
-    LinuxHost("vm-web02", "web", "10.1.1.5", ("azureuser",), ("www-data",)),
-    LinuxHost("vm-app01", "app", "10.1.2.4", ("azureuser", "dmitri.ivanov"), ("app",)),
-    LinuxHost("vm-db01", "db", "10.1.3.4", ("azureuser",), ("postgres",)),
-    LinuxHost("vm-jump01", "jump", "10.1.0.4", ("azureuser", "alice.smith", "raj.patel"), ()),
-    LinuxHost("vm-build01", "build", "10.1.4.4", ("azureuser",), ("runner",)),
+    LinuxHost("vm-web01", "web", "10.1.1.4", ("azureuser",)),
+    LinuxHost("vm-web02", "web", "10.1.1.5", ("azureuser",)),
+    LinuxHost("vm-app01", "app", "10.1.2.4", ("azureuser", "dmitri.ivanov")),
+    LinuxHost("vm-db01", "db", "10.1.3.4", ("azureuser",)),
+    LinuxHost("vm-jump01", "jump", "10.1.0.4", ("azureuser", "alice.smith", "raj.patel")),
+    LinuxHost("vm-build01", "build", "10.1.4.4", ("azureuser",)),
 )
 
 
@@ -179,7 +178,6 @@ def _people() -> tuple[Person, ...]:
 
 
 PEOPLE: tuple[Person, ...] = _people()
-ADMINS: tuple[Person, ...] = tuple(p for p in PEOPLE if p.is_admin)
 
 
 def person(alias: str) -> Person:
@@ -214,9 +212,6 @@ AZURE_PORTAL = _app("Azure Portal", "first-party", "c44b4083-3bb0-49c1-b47d-974e
 AZURE_CLI = _app("Microsoft Azure CLI", "first-party", "04b07795-8ddb-461a-bbee-02f9e1bf7b46")
 AZURE_POWERSHELL = _app(
     "Microsoft Azure PowerShell", "first-party", "1950a258-227b-4e31-a9cf-717495945fc2"
-)
-OFFICE_365 = _app(
-    "Office 365 Exchange Online", "first-party", "00000002-0000-0ff1-ce00-000000000000"
 )
 TEAMS = _app("Microsoft Teams", "first-party", "1fec8e78-bce4-4aaf-ab1b-5451cc387264")
 GRAPH = _app("Microsoft Graph", "first-party", "00000003-0000-0000-c000-000000000000")
