@@ -11,6 +11,8 @@ import datetime as dt
 import hashlib
 import random
 import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
 
 #: The first day of simulated activity (a Monday), and the days at scale 1.
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -95,3 +97,14 @@ def guid(rng: random.Random) -> str:
 
 def hex_string(rng: random.Random, length: int) -> str:
     return f"{rng.getrandbits(length * 4):0{length}x}"
+
+
+def daily_rows(
+    ctx: SimContext, generators: Iterable[Callable[[SimContext, int], list[dict[str, Any]]]]
+) -> list[dict[str, Any]]:
+    """Every generator's rows for every day, in time order. What starts just before the
+    window closes may finish after it: those rows fall out."""
+    rows = [row for day in ctx.day_range() for make in generators for row in make(ctx, day)]
+    rows = [row for row in rows if row["TimeGenerated"] < ctx.end]
+    rows.sort(key=lambda row: row["TimeGenerated"])
+    return rows

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pytest_ctirealm.telemetry import environment as env
-from pytest_ctirealm.telemetry.context import SimContext, guid, hex_string
+from pytest_ctirealm.telemetry.context import SimContext, daily_rows, guid, hex_string
 
 _TABLE = "AzureActivity"
 _STREAM = "azure_activity"
@@ -1285,11 +1285,4 @@ _SCENARIOS: tuple[Callable[[SimContext, int], _Rows], ...] = (
 
 def generate(ctx: SimContext) -> dict[str, list[dict[str, Any]]]:
     """Benign rows for AzureActivity, keyed by table name."""
-    rows: _Rows = []
-    for day in ctx.day_range():
-        for scenario in _SCENARIOS:
-            rows += scenario(ctx, day)
-    # What starts just before the window closes may finish after it: those rows fall out.
-    rows = [row for row in rows if row["TimeGenerated"] < ctx.end]
-    rows.sort(key=lambda row: row["TimeGenerated"])
-    return {_TABLE: rows}
+    return {_TABLE: daily_rows(ctx, _SCENARIOS)}

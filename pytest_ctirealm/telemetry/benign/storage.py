@@ -23,7 +23,7 @@ from pytest_ctirealm.telemetry.benign.azure_activity import (
     _arm_id,
     _ci_deploys,
 )
-from pytest_ctirealm.telemetry.context import SimContext, guid, hex_string
+from pytest_ctirealm.telemetry.context import SimContext, daily_rows, guid, hex_string
 
 _TABLE = "StorageBlobLogs"
 _STREAM = "storage"
@@ -766,11 +766,4 @@ _SCENARIOS = (
 
 def generate(ctx: SimContext) -> dict[str, list[dict[str, Any]]]:
     """Benign rows for StorageBlobLogs, keyed by table name."""
-    rows: _Rows = []
-    for day in ctx.day_range():
-        for scenario in _SCENARIOS:
-            rows += scenario(ctx, day)
-    # What starts just before the window closes may finish after it: those rows fall out.
-    rows = [row for row in rows if row["TimeGenerated"] < ctx.end]
-    rows.sort(key=lambda row: row["TimeGenerated"])
-    return {_TABLE: rows}
+    return {_TABLE: daily_rows(ctx, _SCENARIOS)}
