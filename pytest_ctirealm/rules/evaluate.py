@@ -17,7 +17,7 @@ from pytest_ctirealm.scoring.events import (
     traced_events,
 )
 from pytest_ctirealm.sigma import ConvertedRule
-from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS, event_family
+from pytest_ctirealm.telemetry.event_keys import event_family
 from pytest_ctirealm.workspace import Workspace
 
 SAMPLE = 5
@@ -33,13 +33,8 @@ class RuleOutcome:
     properties: list[tuple[str, Any]] = field(default_factory=list)
 
 
-def _row_index(workspace: Workspace, table: str) -> dict[tuple[Any, ...], dict[str, Any]]:
-    columns = EVENT_KEYS[table]
-    return {tuple(row[c] for c in columns): row for row in workspace.telemetry.tables[table]}
-
-
 def _sample(workspace: Workspace, table: str, events: set[EventRef]) -> list[str]:
-    index = _row_index(workspace, table)
+    index = workspace.rows_by_key(table)
     picked = sorted(events, key=repr)[:SAMPLE]
     return ["  " + describe(event, index.get(event[1])) for event in picked]
 
