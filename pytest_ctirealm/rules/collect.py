@@ -84,7 +84,7 @@ class SigmaRuleItem(pytest.Item):
         except SigmaConversionError as exc:
             raise RuleFailure(str(exc)) from None
         self.user_properties.append(("rule_key", self.baseline_key(rule)))
-        workspace = settings.workspace()
+        workspace = settings.workspace
         try:
             workspace.engine()
         except Exception as exc:  # the telemetry is broken: say so once per rule, no traceback

@@ -71,7 +71,7 @@ def rule_settings(config: pytest.Config) -> RuleSettings | None:
         baseline_path=baseline_path,
         update_baseline=update,
         tolerance=setting(config, "baseline-tolerance"),
-        workspace_factory=Workspace(seed=setting(config, "seed"), scale=setting(config, "scale")),
+        workspace=Workspace(seed=setting(config, "seed"), scale=setting(config, "scale")),
         cache_dir=Path(cache),
     )
 
@@ -119,7 +119,7 @@ class RuleValidation:
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.settings.workspace().close()
+        self.settings.workspace.close()
         is_worker = hasattr(self.config, "workerinput")
         if self.settings.update_baseline and self.settings.baseline_path and not is_worker:
             rules = {

@@ -26,12 +26,9 @@ class RuleSettings:
     baseline_path: Path | None
     update_baseline: bool
     tolerance: float
-    workspace_factory: Workspace
+    workspace: Workspace
     cache_dir: Path
     _linter: RuleLinter | None = field(default=None, init=False, repr=False)
-
-    def workspace(self) -> Workspace:
-        return self.workspace_factory
 
     def covers(self, path: Path) -> bool:
         """Whether *path* is one of the rule files or lies under a rule folder."""
