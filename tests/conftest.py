@@ -7,7 +7,8 @@ import datetime as dt
 import os
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -126,3 +127,35 @@ def telemetry_engine(telemetry: Telemetry) -> Iterator[EmbeddedEngine]:
 @pytest.fixture(scope="session")
 def benchmark() -> Benchmark:
     return load_benchmark()
+
+
+@dataclass(frozen=True)
+class World:
+    """One seed's telemetry, an engine over it and its tracer: what a detection is run
+    and scored against."""
+
+    telemetry: Telemetry
+    engine: EmbeddedEngine
+    tracer: RowTracer
+
+
+@pytest.fixture(scope="session")
+def world(
+    telemetry: Telemetry, telemetry_engine: EmbeddedEngine, tracer: RowTracer
+) -> Iterator[Callable[[int], World]]:
+    """`world(seed)`: the world of *seed* at scale 1, built once per session (seed 0 is
+    the session's `telemetry`)."""
+    worlds = {0: World(telemetry, telemetry_engine, tracer)}
+    opened: list[EmbeddedEngine] = []
+
+    def get(seed: int) -> World:
+        if seed not in worlds:
+            other = generate(seed=seed, scale=1.0)
+            engine = EmbeddedEngine.with_tables(other.tables, now=other.end)
+            opened.append(engine)
+            worlds[seed] = World(other, engine, RowTracer(other.tables))
+        return worlds[seed]
+
+    yield get
+    for engine in opened:
+        engine.close()

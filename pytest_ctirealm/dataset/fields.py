@@ -12,8 +12,11 @@ import yaml
 from pytest_ctirealm.dataset.errors import DatasetError
 
 
-def load_mapping(path: Path, required: set[str]) -> dict[str, Any]:
-    """The YAML mapping in *path*, with exactly the *required* keys."""
+def load_mapping(
+    path: Path, required: set[str], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The YAML mapping in *path*: every *required* key, and no key outside *required*
+    and *optional*."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -25,9 +28,9 @@ def load_mapping(path: Path, required: set[str]) -> dict[str, Any]:
     missing = sorted(required - set(data))
     if missing:
         raise DatasetError(path, missing[0], "is required but missing")
-    unknown = sorted(set(data) - required)
+    unknown = sorted(set(data) - required - optional)
     if unknown:
-        known = ", ".join(sorted(required))
+        known = ", ".join(sorted(required | optional))
         raise DatasetError(path, unknown[0], f"is not a known field (known: {known})")
     return dict(data)
 

@@ -1,5 +1,10 @@
 """Reference detections: per task, a KQL query and Sigma rule(s) that return exactly the
-task's positive events. They prove a task is solvable and score 1.0 by construction."""
+task's positive events on every telemetry (every seed: every instance of the campaign).
+They prove a task is solvable and score 1.0 by construction.
+
+A task may also ship `naive.kql`: the obvious behavioural detection without the condition
+that tells the attack from its look-alikes. It documents what the task measures: it
+finds every positive, and the look-alikes cost it precision (the tests check both)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pytest_ctirealm.dataset.errors import DatasetError
 
 KQL_FILE = "detection.kql"
 SIGMA_FILE = "sigma.yml"
+NAIVE_FILE = "naive.kql"
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,8 @@ class ReferenceDetection:
     kql: str
     #: One or more Sigma rules (a multi-document YAML: one rule per table).
     sigma: str
+    #: The detection without its distinguishing condition, when the task ships one.
+    naive: str | None = None
 
 
 def load_reference(directory: Path, task_id: str) -> ReferenceDetection:
@@ -42,4 +50,8 @@ def load_reference(directory: Path, task_id: str) -> ReferenceDetection:
         raise DatasetError(sigma_path, None, f"not valid Sigma YAML ({exc})") from None
     if not rules.rules:
         raise DatasetError(sigma_path, None, "holds no Sigma rule")
-    return ReferenceDetection(task_id, kql, sigma)
+    naive_path = folder / NAIVE_FILE
+    naive = naive_path.read_text(encoding="utf-8").strip() if naive_path.is_file() else None
+    if naive == "":
+        raise DatasetError(naive_path, None, "the naive query is empty")
+    return ReferenceDetection(task_id, kql, sigma, naive)

@@ -3,7 +3,9 @@
 A task gives an analyst's objective (which must not give the answer away), the CTI
 reports behind it, the ATT&CK techniques and tables a good answer uses, the suites it
 belongs to, and its positives: the attack stages (`scenario.stage`) whose events a
-detection must return.
+detection must return. `lookalikes` names the benign families (`campaign.family`) that
+resemble its attack: what a detection must tell apart from it (documentation and tests;
+scoring counts every non-positive event the same).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from pytest_ctirealm.dataset import fields
 from pytest_ctirealm.dataset.errors import DatasetError
-from pytest_ctirealm.telemetry.scenarios import SCENARIOS
+from pytest_ctirealm.telemetry.scenarios import LOOKALIKES, SCENARIOS
 from pytest_ctirealm.telemetry.schema import benchmark_tables
 
 PLATFORMS = ("linux", "aks", "cloud")
@@ -32,6 +34,7 @@ _FIELDS = {
     "tables",
     "positives",
 }
+_OPTIONAL = frozenset({"lookalikes"})
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,12 @@ class Task:
     tables: tuple[str, ...]
     positives: tuple[str, ...]
     path: Path
+    lookalikes: tuple[str, ...] = ()
 
 
 def load_task(path: Path, report_ids: set[str]) -> Task:
     """Parse and check one task file against the report library and scenario registry."""
-    data = fields.load_mapping(path, _FIELDS)
+    data = fields.load_mapping(path, _FIELDS, _OPTIONAL)
     task_id = fields.text(path, data, "id")
     if not _ID.match(task_id):
         raise DatasetError(
@@ -89,6 +93,9 @@ def load_task(path: Path, report_ids: set[str]) -> Task:
     positives = fields.text_list(path, data, "positives")
     for positive in positives:
         _check_stage(path, positive)
+    lookalikes = fields.text_list(path, data, "lookalikes") if "lookalikes" in data else ()
+    for family in lookalikes:
+        _check_family(path, family)
     return Task(
         id=task_id,
         title=fields.text(path, data, "title"),
@@ -100,6 +107,7 @@ def load_task(path: Path, report_ids: set[str]) -> Task:
         tables=tables,
         positives=positives,
         path=path,
+        lookalikes=lookalikes,
     )
 
 
@@ -113,4 +121,17 @@ def _check_stage(path: Path, positive: str) -> None:
             "positives",
             f"{positive!r}: scenario {scenario!r} has no stage {stage!r} "
             f"(stages: {', '.join(SCENARIOS[scenario].stages)})",
+        )
+
+
+def _check_family(path: Path, family: str) -> None:
+    campaign, _, name = family.partition(".")
+    if campaign not in LOOKALIKES:
+        raise DatasetError(path, "lookalikes", f"{family!r}: no look-alikes for {campaign!r}")
+    if name not in LOOKALIKES[campaign].families:
+        raise DatasetError(
+            path,
+            "lookalikes",
+            f"{family!r}: {campaign!r} has no look-alike family {name!r} "
+            f"(families: {', '.join(LOOKALIKES[campaign].families)})",
         )

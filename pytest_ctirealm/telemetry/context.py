@@ -63,6 +63,8 @@ class SimContext:
         self.start = START
         self.days = max(1, round(BASE_DAYS * scale))
         self.end = self.start + dt.timedelta(days=self.days)
+        #: campaign -> the values its instance drew (see `telemetry.campaign`).
+        self.instances: dict[str, dict[str, object]] = {}
 
     def rng(self, *stream: object) -> random.Random:
         """An independent random stream for *stream* (e.g. `("linux", "cron", day)`)."""

@@ -27,11 +27,11 @@ from pytest_ctirealm.telemetry.benign import linux as benign_linux
 from pytest_ctirealm.telemetry.context import SimContext
 from pytest_ctirealm.telemetry.environment import TENANT_ID
 from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
-from pytest_ctirealm.telemetry.scenarios import SCENARIOS
+from pytest_ctirealm.telemetry.scenarios import LOOKALIKES, SCENARIOS
 from pytest_ctirealm.telemetry.schema import benchmark_tables
 
 #: Bump when any generator's output changes: caches and ground truth are keyed by it.
-SIMULATOR_VERSION = "1"
+SIMULATOR_VERSION = "2"
 
 Row = dict[str, Any]
 EventKey = tuple[Any, ...]
@@ -49,6 +49,7 @@ BENIGN_GENERATORS: tuple[Generator, ...] = (
 )
 
 _STAGE = "_stage"
+_LOOKALIKE = "_lookalike"
 _DEVICE_TABLES = ("DeviceProcessEvents", "DeviceFileEvents")
 
 
@@ -64,6 +65,10 @@ class Telemetry:
     tables: dict[str, list[Row]]
     #: "scenario.stage" -> table -> event keys (see event_keys.EVENT_KEYS)
     stages: dict[str, dict[str, list[EventKey]]] = field(default_factory=dict)
+    #: "campaign.family" -> table -> event keys of benign look-alikes of that campaign
+    lookalikes: dict[str, dict[str, list[EventKey]]] = field(default_factory=dict)
+    #: campaign -> the values its instance drew here (never shown to an agent)
+    instances: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def row_count(self) -> int:
@@ -94,17 +99,44 @@ def generate(seed: int = 0, scale: float = 1.0) -> Telemetry:
     for generator in BENIGN_GENERATORS:
         for table, rows in generator(ctx).items():
             tables[table].extend(rows)
+    for name in sorted(LOOKALIKES):
+        _add_labelled(ctx, tables, LOOKALIKES[name].run(ctx), name, _LOOKALIKE)
     for name in sorted(SCENARIOS):
-        for stage, per_table in SCENARIOS[name].run(ctx).items():
-            for table, rows in per_table.items():
-                for row in rows:
-                    row[_STAGE] = f"{name}.{stage}"
-                tables[table].extend(rows)
+        _add_labelled(ctx, tables, SCENARIOS[name].run(ctx), name, _STAGE)
     stages: dict[str, dict[str, list[EventKey]]] = {}
+    lookalikes: dict[str, dict[str, list[EventKey]]] = {}
     for table, rows in tables.items():
         _finish(ctx, table, rows)
-        _collect_stages(table, rows, stages)
-    return Telemetry(seed, scale, SIMULATOR_VERSION, ctx.start, ctx.end, tables, stages)
+        _collect_labels(table, rows, _STAGE, stages)
+        _collect_labels(table, rows, _LOOKALIKE, lookalikes)
+    return Telemetry(
+        seed,
+        scale,
+        SIMULATOR_VERSION,
+        ctx.start,
+        ctx.end,
+        tables,
+        stages,
+        lookalikes,
+        {name: dict(values) for name, values in sorted(ctx.instances.items())},
+    )
+
+
+def _add_labelled(
+    ctx: SimContext,
+    tables: dict[str, list[Row]],
+    groups: dict[str, dict[str, list[Row]]],
+    name: str,
+    label: str,
+) -> None:
+    """Add each group's rows, labelled `<name>.<group>` under the private column *label*.
+    Rows that start after the window closes fall out, as for the benign background."""
+    for group, per_table in groups.items():
+        for table, rows in per_table.items():
+            for row in rows:
+                if row["Timestamp" if "Timestamp" in row else "TimeGenerated"] < ctx.end:
+                    row[label] = f"{name}.{group}"
+                    tables[table].append(row)
 
 
 def _finish(ctx: SimContext, table: str, rows: list[Row]) -> None:
@@ -150,10 +182,13 @@ def _check_unique(table: str, rows: list[Row]) -> None:
         seen.add(key)
 
 
-def _collect_stages(table: str, rows: list[Row], out: dict[str, dict[str, list[EventKey]]]) -> None:
+def _collect_labels(
+    table: str, rows: list[Row], label: str, out: dict[str, dict[str, list[EventKey]]]
+) -> None:
+    """Move the private *label* column of *rows* into *out* (label -> table -> keys)."""
     key_columns = EVENT_KEYS[table]
     for row in rows:
-        stage = row.pop(_STAGE, None)
-        if stage is not None:
+        name = row.pop(label, None)
+        if name is not None:
             key = tuple(row[column] for column in key_columns)
-            out.setdefault(stage, {}).setdefault(table, []).append(key)
+            out.setdefault(name, {}).setdefault(table, []).append(key)

@@ -6,6 +6,12 @@ Importing this package registers every scenario.
 """
 
 from pytest_ctirealm.telemetry.scenarios import aks, cloud, linux
-from pytest_ctirealm.telemetry.scenarios.base import SCENARIOS, Scenario, Stages
+from pytest_ctirealm.telemetry.scenarios.base import (
+    LOOKALIKES,
+    SCENARIOS,
+    LookalikeSet,
+    Scenario,
+    Stages,
+)
 
-__all__ = ["SCENARIOS", "Scenario", "Stages", "aks", "cloud", "linux"]
+__all__ = ["LOOKALIKES", "SCENARIOS", "LookalikeSet", "Scenario", "Stages", "aks", "cloud", "linux"]

@@ -1,4 +1,12 @@
-"""The scenario registry and the helper that writes Linux attack timelines."""
+"""The scenario registry, the look-alike registry, and the helper that writes Linux
+timelines.
+
+A scenario (a campaign) emits the events of one attack in named stages; its look-alike
+families emit benign events that resemble it (the same binaries, paths and verbs used
+innocently). Look-alikes are benign: no task counts them as positives. They are
+labelled so that tests can show each task has several families a detection must tell
+apart from the attack, and so that a failing detection can say which family it hit.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +35,18 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {}
 
 
+@dataclass(frozen=True)
+class LookalikeSet:
+    """The benign families that resemble campaign *campaign* (rows per family)."""
+
+    campaign: str
+    families: tuple[str, ...]
+    run: Callable[[SimContext], Stages]
+
+
+LOOKALIKES: dict[str, LookalikeSet] = {}
+
+
 def scenario(
     name: str, platform: str, stages: tuple[str, ...]
 ) -> Callable[[Callable[[SimContext], Stages]], Callable[[SimContext], Stages]]:
@@ -36,6 +56,21 @@ def scenario(
         if name in SCENARIOS:
             raise ValueError(f"scenario {name!r} is registered twice")
         SCENARIOS[name] = Scenario(name, platform, stages, function)
+        return function
+
+    return register
+
+
+def lookalikes(
+    campaign: str, families: tuple[str, ...]
+) -> Callable[[Callable[[SimContext], Stages]], Callable[[SimContext], Stages]]:
+    """Register the look-alike families of *campaign*; the function returns family ->
+    table -> rows, and its families are named `<campaign>.<family>` in tasks."""
+
+    def register(function: Callable[[SimContext], Stages]) -> Callable[[SimContext], Stages]:
+        if campaign in LOOKALIKES:
+            raise ValueError(f"look-alikes of {campaign!r} are registered twice")
+        LOOKALIKES[campaign] = LookalikeSet(campaign, families, function)
         return function
 
     return register
@@ -58,6 +93,11 @@ class Timeline:
         self.state = HostState(host, boot_time(host), self.rng)
         self.now = start
         self.stages: Stages = {}
+
+    def at(self, moment: dt.datetime) -> dt.datetime:
+        """Move the clock to *moment* (a look-alike family writes at many times)."""
+        self.now = moment
+        return moment
 
     def wait(self, low: float, high: float | None = None) -> dt.datetime:
         self.now += dt.timedelta(seconds=low if high is None else self.rng.uniform(low, high))
@@ -101,3 +141,13 @@ class Timeline:
 
     def _add(self, stage: str, table: str, row: Row) -> None:
         self.stages.setdefault(stage, {}).setdefault(table, []).append(row)
+
+
+def merge(*timelines: Timeline) -> Stages:
+    """The stages of several timelines together (one attack or family over several hosts)."""
+    out: Stages = {}
+    for timeline in timelines:
+        for stage, tables in timeline.stages.items():
+            for table, rows in tables.items():
+                out.setdefault(stage, {}).setdefault(table, []).extend(rows)
+    return out

