@@ -58,6 +58,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="DIR",
     ),
     Option("epochs", "runs of every task (default 1)", int, 1),
+    Option(
+        "holdout",
+        "unseen telemetries C4 is scored on (other seeds, never shown to the agent); "
+        "0 scores on the explored telemetry only, as the reference (default 2)",
+        int,
+        2,
+        metavar="N",
+    ),
     Option("message-limit", "messages per run (default 70, as the reference)", int, 70),
     Option("variant", "standard, minimal (no CTI/MITRE/Sigma tools) or seeded", default="standard"),
     Option("engine", "embedded (default), kustainer or adx", default="embedded"),

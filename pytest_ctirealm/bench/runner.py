@@ -136,19 +136,6 @@ def make_record(
     task: Task, score: TaskScore, transcript: Transcript, floors: dict[str, float]
 ) -> dict[str, Any]:
     """One task run as results.json and the HTML report hold it."""
-    detection: dict[str, Any] | None = score.detection
-    if detection is None and score.query is not None:
-        query = score.query.score
-        detection = {
-            "precision": query.precision,
-            "recall": query.recall,
-            "f1": query.f1,
-            "true_positives": query.true_positives,
-            "false_positives": query.false_positives,
-            "false_negatives": query.false_negatives,
-            "untraced_rows": score.query.trace.untraced if score.query.trace else 0,
-            "sigma_f1": score.sigma.score.f1 if score.sigma else 0.0,
-        }
     submission = transcript.submission if isinstance(transcript.submission, dict) else None
     return {
         "task_id": task.id,
@@ -170,7 +157,7 @@ def make_record(
             }
             for name, c in score.checkpoints.items()
         },
-        "detection": detection,
+        "detection": score.detection,
         "submission": (
             {
                 "kql_query": str(submission.get("kql_query", "")),

@@ -28,6 +28,7 @@ from pytest_ctirealm.report.html import write_html
 from pytest_ctirealm.report.results import build_results, read_results, write_results
 from pytest_ctirealm.rules.baseline import BaselineError
 from pytest_ctirealm.scoring.checkpoints import TITLES, Scorer, TaskScorer
+from pytest_ctirealm.scoring.generalisation import holdout_seeds
 from pytest_ctirealm.scoring.judge import Judge, make_judge
 from pytest_ctirealm.scoring.official import OfficialScorer
 from pytest_ctirealm.workspace import Workspace
@@ -84,6 +85,8 @@ class BenchmarkSession:
             except BaselineError as exc:
                 raise pytest.UsageError(str(exc)) from None
         self.notes: list[str] = []
+        #: The telemetries C4 is scored on besides the explored one (never the agent's).
+        self.unseen: list[Workspace] = []
         scorer: TaskScorer
         if settings.dataset is not None:
             official = _official_workspace(config, settings)
@@ -98,7 +101,13 @@ class BenchmarkSession:
                 shared_dir=settings.run_dir / "shared",
                 cache_dir=settings.telemetry_cache,
             )
-            scorer = Scorer(self.workspace, judge=judge)
+            # The unseen telemetries come from the same shared cache, always through the
+            # embedded engine: a cluster holds one telemetry at a time.
+            self.unseen = [
+                Workspace(seed=seed, scale=settings.scale, cache_dir=settings.telemetry_cache)
+                for seed in holdout_seeds(settings.seed, settings.holdout)
+            ]
+            scorer = Scorer(self.workspace, judge=judge, unseen=self.unseen)
         try:
             self.tasks: list[Task] = self.workspace.benchmark.suite(settings.suite)
         except DatasetError as exc:
@@ -179,6 +188,14 @@ class BenchmarkSession:
         for key in ("f1", "precision", "recall", "false_positives", "sigma_f1"):
             if key in detection:
                 properties.append((key, property_value(detection[key])))
+        if detection.get("telemetries") == "unseen":
+            properties += [
+                ("holdout", detection["holdout"]),
+                ("c4_explored", property_value(detection["explored"]["c4"])),
+                ("c4_unseen", property_value(detection["unseen_c4"])),
+                ("generalisation_gap", property_value(detection["generalisation_gap"])),
+                ("f1_explored", property_value(detection["explored"]["f1"])),
+            ]
         properties += [
             ("tokens_input", sum(r["tokens"]["input"] for r in result.records)),
             ("tokens_output", sum(r["tokens"]["output"] for r in result.records)),
@@ -239,6 +256,8 @@ class BenchmarkSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.workspace.close()
+        for workspace in self.unseen:
+            workspace.close()
         if _is_worker(self.config):
             return
         self._stop_emulator()
@@ -277,9 +296,20 @@ class BenchmarkSession:
             ("ctirealm_tasks_scored", self.summary["counts"]["tasks_scored"]),
             ("ctirealm_errors", self.summary["counts"]["errors"]),
             ("ctirealm_compat_mean", self.summary["compat"]["mean"]),
+            *self._generalisation_properties(),
             *((f"ctirealm_{k}", property_value(v)) for k, v in metadata.items()),
         ):
             xml.add_global_property(name, "" if value is None else property_value(value))
+
+    def _generalisation_properties(self) -> list[tuple[str, Any]]:
+        held_out = (self.summary or {}).get("generalisation")
+        if not held_out:
+            return []
+        return [
+            ("ctirealm_c4_explored", held_out["explored_c4"]["mean"]),
+            ("ctirealm_c4_unseen", held_out["unseen_c4"]["mean"]),
+            ("ctirealm_generalisation_gap", held_out["gap"]["mean"]),
+        ]
 
     def _write_report(self, metadata: dict[str, Any]) -> None:
         directory = self.settings.report_dir

@@ -20,6 +20,8 @@ from pytest_ctirealm.rules.session import engine_choice
 from pytest_ctirealm.scoring.checkpoints import WEIGHTS
 from pytest_ctirealm.telemetry.simulator import SIMULATOR_VERSION
 
+#: More unseen telemetries than this add time, not information.
+MAX_HOLDOUT = 10
 SUITE_NAMES = {"25": "ctirealm-25", "50": "ctirealm-50", "all": "all"}
 #: Pass marks unless --ctirealm-floor says otherwise.
 DEFAULT_FLOORS: dict[str, float] = {
@@ -57,6 +59,9 @@ class BenchSettings:
     grader: str | None = None
     #: The official CTI-REALM files to run over (`--ctirealm-dataset`); None: our data.
     dataset: Path | None = None
+    #: Unseen telemetries C4 is scored on (`scoring.generalisation`); 0 on the official
+    #: files, which have one telemetry.
+    holdout: int = 0
 
     @property
     def official_suite(self) -> str:
@@ -82,6 +87,7 @@ class BenchSettings:
             "message_limit": self.message_limit,
             "seed": self.seed,
             "scale": self.scale,
+            "holdout": self.holdout,
             "engine": self.engine.kind,
             "versions": {"pytest-ctirealm": __version__, "telemetry": SIMULATOR_VERSION},
         } | ({"grader": self.grader} if self.grader else {})
@@ -186,6 +192,12 @@ def bench_settings(config: pytest.Config, cache_dir: Path) -> BenchSettings | No
     limit = setting(config, "message-limit") or DEFAULT_MESSAGE_LIMIT
     if epochs < 1 or limit < 4:
         raise pytest.UsageError("--ctirealm-epochs must be >= 1 and --ctirealm-message-limit >= 4")
+    holdout = setting(config, "holdout")
+    if not 0 <= holdout <= MAX_HOLDOUT:
+        raise pytest.UsageError(
+            f"--ctirealm-holdout: {holdout} is not between 0 and {MAX_HOLDOUT} "
+            "(unseen telemetries to score on; 0 scores on the explored one only)"
+        )
     engine = engine_choice(config)
     root = config.rootpath
     baseline = setting(config, "baseline")
@@ -228,4 +240,5 @@ def bench_settings(config: pytest.Config, cache_dir: Path) -> BenchSettings | No
         telemetry_cache=cache_dir / "telemetry",
         grader=_grader(config),
         dataset=dataset,
+        holdout=0 if dataset is not None else holdout,
     )

@@ -26,7 +26,7 @@ def summary_lines(summary: Mapping[str, Any], run: Mapping[str, Any]) -> list[st
     data = (
         f"dataset {run['dataset']}"
         if run.get("dataset")
-        else f"seed {run['seed']} · scale {run['scale']:g}"
+        else f"seed {run['seed']} · scale {run['scale']:g} · holdout {run.get('holdout', 0)}"
     )
     lines = [
         f"model {run['model']} · suite {run['suite']} · variant {run['variant']} · "
@@ -77,10 +77,22 @@ def summary_lines(summary: Mapping[str, Any], run: Mapping[str, Any]) -> list[st
             + ", ".join(averages)
             + f"; {detection.get('false_positives', 0)} false positives in all"
         )
+    held_out = summary.get("generalisation")
+    if held_out:
+        lines.append(
+            f"generalisation ({held_out['holdout']} unseen telemetries): "
+            f"C4 explored {_mean(held_out['explored_c4'])} -> unseen "
+            f"{_mean(held_out['unseen_c4'])}, gap {_mean(held_out['gap'])}; KQL F1 "
+            f"explored {_mean(held_out['explored_f1'])} -> unseen {_mean(held_out['unseen_f1'])}"
+        )
     if counts["errors"]:
         lines.append(f"errors: {counts['errors']} runs could not be scored:")
         lines += [f"  {e['task_id']} epoch {e['epoch']}: {e['error']}" for e in summary["errors"]]
     return lines
+
+
+def _mean(estimate: Mapping[str, Any]) -> str:
+    return "n/a" if estimate.get("mean") is None else f"{estimate['mean']:.3f}"
 
 
 def task_rewards(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -101,6 +113,8 @@ def explain_checkpoint(checkpoint: str, details: Mapping[str, Any]) -> str:
         kql, sigma = details.get("kql", {}), details.get("sigma", {})
         if "patterns" in details:
             return _explain_row_regex(details)
+        if details.get("scored_on") == "unseen":
+            lines += _explain_unseen(details)
         lines.append(
             f"  KQL: F1 {kql.get('f1', 0):.3f} (precision {kql.get('precision', 0):.3f}, recall "
             f"{kql.get('recall', 0):.3f}, {kql.get('false_positives', 0)} false positives, "
@@ -124,6 +138,26 @@ def explain_checkpoint(checkpoint: str, details: Mapping[str, Any]) -> str:
         return "\n".join(lines)
     shown = {k: v for k, v in details.items() if k not in ("scored",)}
     return "\n".join(f"  {key}: {value}" for key, value in shown.items())
+
+
+def _explain_unseen(details: Mapping[str, Any]) -> list[str]:
+    """How the detection fared on the telemetries the agent never saw (what C4 is)."""
+    lines = [
+        f"  scored on {details['holdout']} unseen telemetries: C4 {details['unseen_score']:.3f}; "
+        f"on the explored one {details['explored_score']:.3f} "
+        f"(generalisation gap {details['generalisation_gap']:.3f})"
+    ]
+    for unseen in details.get("unseen", []):
+        kql = unseen["kql"]
+        lines.append(
+            f"  unseen telemetry {unseen['seed']}: KQL F1 {kql['f1']:.3f} (precision "
+            f"{kql['precision']:.3f}, recall {kql['recall']:.3f}, {kql['false_positives']} "
+            f"false positives, {kql['false_negatives']} missed of {unseen['positives']}); "
+            f"Sigma F1 {unseen['sigma']['f1']:.3f}"
+            + (f"; KQL error: {kql['error']}" if kql.get("error") else "")
+        )
+    lines.append("  on the explored telemetry:")
+    return lines
 
 
 def _explain_row_regex(details: Mapping[str, Any]) -> str:

@@ -196,6 +196,7 @@ def _cards(summary: Mapping[str, Any]) -> str:
                     f"recall {_num(detection.get('recall', {}).get('mean'))} &middot; "
                     f"{_num(detection.get('false_positives'))} false positives",
                 ),
+                *_generalisation_card(summary.get("generalisation")),
                 _card(
                     "Attempts",
                     f"{_num(counts.get('scored'))}<small> / {_num(counts.get('records'))}</small>",
@@ -206,6 +207,21 @@ def _cards(summary: Mapping[str, Any]) -> str:
         )
         + "</section>"
     )
+
+
+def _generalisation_card(held_out: Mapping[str, Any] | None) -> list[str]:
+    """C4 on the telemetries the agent never saw against the one it explored."""
+    if not held_out:
+        return []
+    return [
+        _card(
+            "Generalisation gap",
+            _num(held_out["gap"].get("mean")),
+            f"C4 explored {_num(held_out['explored_c4'].get('mean'))} &rarr; unseen "
+            f"{_num(held_out['unseen_c4'].get('mean'))} ({_num(held_out.get('holdout'))} "
+            "unseen telemetries)",
+        )
+    ]
 
 
 def _charts(summary: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]) -> str:
@@ -399,6 +415,9 @@ def _task_body(record: Mapping[str, Any]) -> str:
         ("false negatives", detection.get("false_negatives")),
         ("untraced rows", detection.get("untraced_rows")),
         ("Sigma F1", detection.get("sigma_f1")),
+        ("C4 explored", (detection.get("explored") or {}).get("c4")),
+        ("C4 unseen", detection.get("unseen_c4")),
+        ("generalisation gap", detection.get("generalisation_gap")),
         ("compat", record.get("compat")),
         ("input tokens", (record.get("tokens") or {}).get("input")),
         ("output tokens", (record.get("tokens") or {}).get("output")),

@@ -286,6 +286,32 @@ def _detection(scored: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def _generalisation(scored: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """C4 and KQL F1 on the explored telemetry and on the unseen ones, and the gap
+    between them (explored - unseen); None when no record was scored on unseen data."""
+    held_out = [r for r in scored if (r.get("detection") or {}).get("telemetries") == "unseen"]
+    if not held_out:
+        return None
+
+    def get(*path: str) -> Callable[[Mapping[str, Any]], float | None]:
+        def value(record: Mapping[str, Any]) -> float | None:
+            found: Any = record.get("detection") or {}
+            for key in path:
+                found = found.get(key) if isinstance(found, Mapping) else None
+            return _number(record, found, "detection." + ".".join(path))
+
+        return value
+
+    return {
+        "holdout": max(int(r["detection"].get("holdout") or 0) for r in held_out),
+        "explored_c4": _estimate(held_out, get("explored", "c4")),
+        "unseen_c4": _estimate(held_out, get("unseen_c4")),
+        "gap": _estimate(held_out, get("generalisation_gap")),
+        "explored_f1": _estimate(held_out, get("explored", "f1")),
+        "unseen_f1": _estimate(held_out, get("f1")),
+    }
+
+
 def _usage(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     def total(get: Callable[[Mapping[str, Any]], Any], field: str) -> float:
         return math.fsum(_number(r, get(r), field) or 0.0 for r in records)
@@ -334,6 +360,7 @@ def summarize(
         "platforms": _platforms(records),
         "epochs": _epochs(scored),
         "detection": _detection(scored),
+        "generalisation": _generalisation(scored),
         "usage": _usage(records),
         "errors": [
             {"task_id": r["task_id"], "epoch": r["epoch"], "error": r.get("error")}

@@ -10,7 +10,9 @@ C3 0.05, C4 0.65, as the reference's 1.25/0.75/1.0/0.5/6.5 points out of 10).
   expected tables.
 - C3 query iteration: 1 when at least two distinct queries ran and returned rows.
 - C4 detection quality: (5.0 x F1 of the re-run KQL + 1.5 x Sigma quality) / 6.5, the
-  reference's split of its 6.5 points (`scoring.detection`).
+  reference's split of its 6.5 points (`scoring.detection`), averaged over the unseen
+  telemetries when the scorer has any (`scoring.generalisation`); the explored
+  telemetry's figure and the gap are kept beside it.
 
 A run that ended because the model failed is not a score: its task is an error outcome
 with the reason, and no checkpoint is scored.
@@ -27,7 +29,7 @@ scored by `scoring.official`, which shares C1-C3 and the judge handling from her
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,12 +43,20 @@ from pytest_ctirealm.scoring.detection import (
     SIGMA_SYNTAX_WEIGHT,
     Linter,
     QueryScore,
+    SigmaPlan,
     SigmaScore,
+    plan_sigma,
     score_query,
     score_sigma,
 )
 from pytest_ctirealm.scoring.events import EventRef, positive_refs
 from pytest_ctirealm.scoring.fabrication import FabricationCheck, check_query_results
+from pytest_ctirealm.scoring.generalisation import (
+    TelemetryScore,
+    detection_record,
+    generalisation,
+    mean,
+)
 from pytest_ctirealm.scoring.judge import Judge, JudgeError, Verdict
 from pytest_ctirealm.scoring.trace import RowTracer
 from pytest_ctirealm.scoring.trajectory import Trajectory, canonical_table, read_trajectory
@@ -60,9 +70,6 @@ TITLES: dict[str, str] = {
     "C3": "query iteration",
     "C4": "detection quality",
 }
-#: C4's split between the executed KQL and the Sigma rule (the reference's 5.0 + 1.5).
-KQL_SHARE = 5.0 / 6.5
-SIGMA_SHARE = 1.5 / 6.5
 
 
 def jaccard(found: set[str] | frozenset[str], expected: set[str] | frozenset[str]) -> float:
@@ -107,8 +114,9 @@ class TaskScore:
     compat_details: dict[str, Any] = field(default_factory=dict)
     #: The judge's specificity verdict on the Sigma rule, when a judge graded it.
     sigma_judge: Verdict | None = None
-    #: The record's detection block, when the scorer gives its own (the official data's
-    #: row-regex numbers); None: built from `query` and `sigma`.
+    #: The record's detection block: the scored numbers (over the unseen telemetries
+    #: when there are some) beside the explored ones; on the official data, its
+    #: row-regex numbers.
     detection: dict[str, Any] | None = None
 
     @classmethod
@@ -133,26 +141,35 @@ class TaskScorer(Protocol):
 
 
 class Scorer:
-    """Scores runs against one workspace (its telemetry and engine)."""
+    """Scores runs against the explored workspace (the telemetry the agent's tools saw)
+    and, for C4, against *unseen* workspaces (telemetries of other seeds)."""
 
     def __init__(
-        self, workspace: Workspace, linter: Linter | None = None, judge: Judge | None = None
+        self,
+        workspace: Workspace,
+        linter: Linter | None = None,
+        judge: Judge | None = None,
+        unseen: Sequence[Workspace] = (),
     ) -> None:
         self.workspace = workspace
         self.linter = linter
         self.judge = judge
-        self._positives: dict[str, set[EventRef]] = {}
+        self.unseen = tuple(unseen)
+        self._positives: dict[tuple[int, str], set[EventRef]] = {}
         self._patterns: dict[str, dict[str, str]] = {}
 
     @property
     def tracer(self) -> RowTracer:
         return self.workspace.tracer
 
-    def positives(self, task: Task) -> set[EventRef]:
-        if task.id not in self._positives:
+    def positives(self, task: Task, workspace: Workspace | None = None) -> set[EventRef]:
+        """The task's positive events in *workspace*'s telemetry (default: the explored)."""
+        workspace = workspace or self.workspace
+        key = (id(workspace), task.id)
+        if key not in self._positives:
             stages = list(task.positives)
-            self._positives[task.id] = positive_refs(self.workspace.telemetry.positives(stages))
-        return self._positives[task.id]
+            self._positives[key] = positive_refs(workspace.telemetry.positives(stages))
+        return self._positives[key]
 
     def score(self, task: Task, transcript: Transcript) -> TaskScore:
         if transcript.status == "error":
@@ -207,14 +224,13 @@ class Scorer:
         if not isinstance(submission, dict):
             why = transcript.error or f"the run ended with status {transcript.status!r}"
             return CheckpointScore("C4", 0.0, {"reason": f"no submission: {why}"})
-        engine = self.workspace.engine()
-        positives = self.positives(task)
         kql = submission.get("kql_query")
-        query = score_query(kql if isinstance(kql, str) else "", engine, self.tracer, positives)
+        kql = kql if isinstance(kql, str) else ""
         rule = submission.get("sigma_rule")
-        sigma = score_sigma(
-            rule if isinstance(rule, str) else "", engine, self.tracer, positives, self.linter
-        )
+        rule = rule if isinstance(rule, str) else ""
+        plan = plan_sigma(rule, self.linter)
+        explored = self._score_on(self.workspace, task, kql, plan)
+        query, sigma = explored.query, explored.sigma
         fabrication = check_query_results(
             submission.get("query_results"),
             transcript,
@@ -226,24 +242,47 @@ class Scorer:
             "kql": query.details(),
             "sigma": sigma_details,
             "query_results": fabrication.details(),
-            "positives": len(positives),
+            "positives": explored.positives,
         }
-        quality = sigma.quality
+        verdict = None
         if self.judge is not None:
-            text = rule if isinstance(rule, str) else ""
             try:
-                verdict = judge_sigma(self.judge, task, text, sigma_details)
+                verdict = judge_sigma(self.judge, task, rule, sigma_details)
             except JudgeError as exc:
                 return CheckpointScore("C4", None, details, f"Sigma specificity judge: {exc}")
             if verdict is not None:
                 outcome.sigma_judge = verdict
-                quality = judged_sigma_quality(sigma, verdict.score)
-                sigma_details["quality"] = round(quality, 6)
+                sigma_details["quality"] = round(judged_sigma_quality(sigma, verdict.score), 6)
                 sigma_details["scored"] = (
                     "0.25 x syntax + 0.75 x mean(executed F1, judge specificity)"
                 )
-        score = KQL_SHARE * query.score.f1 + SIGMA_SHARE * quality
+        specificity = verdict.score if verdict is not None else None
+        explored = _with_quality(explored, specificity)
+        unseen = [
+            _with_quality(self._score_on(w, task, kql, plan), specificity) for w in self.unseen
+        ]
+        details |= generalisation(explored, unseen)
+        outcome.detection = detection_record(explored, unseen)
+        score = mean([u.c4 for u in unseen]) if unseen else explored.c4
         return CheckpointScore("C4", score, details)
+
+    def _score_on(
+        self, workspace: Workspace, task: Task, kql: str, plan: SigmaPlan
+    ) -> TelemetryScore:
+        """The submission re-run and scored over *workspace*'s telemetry."""
+        positives = self.positives(task, workspace)
+        engine, tracer = workspace.engine(), workspace.tracer
+        query = score_query(kql, engine, tracer, positives)
+        sigma = score_sigma(plan, engine, tracer, positives)
+        return TelemetryScore(workspace.seed, len(positives), query, sigma, sigma.quality)
+
+
+def _with_quality(score: TelemetryScore, specificity: float | None) -> TelemetryScore:
+    """*score* with the judge's specificity mixed into its Sigma quality, when judged."""
+    if specificity is None:
+        return score
+    quality = judged_sigma_quality(score.sigma, specificity)
+    return TelemetryScore(score.seed, score.positives, score.query, score.sigma, quality)
 
 
 def apply_compat(

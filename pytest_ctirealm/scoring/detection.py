@@ -133,11 +133,26 @@ class SigmaScore:
 
 
 @dataclass(frozen=True)
-class SigmaRun:
-    """A Sigma submission parsed, linted, converted and run: what each rule returned.
+class SigmaPlan:
+    """A Sigma submission parsed, linted and converted: what is the same on every
+    telemetry it runs over.
 
-    `error` says why nothing ran (no text, no parse, no rule converts); `failures` are
-    the rules that did not convert or run, beside those that did.
+    `error` says why nothing can run (no text, no parse, no rule converts); `failures` are
+    the rules that did not convert, beside those that did.
+    """
+
+    error: str | None = None
+    rules: tuple[ConvertedRule, ...] = ()
+    lint: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+    high_findings: bool = False
+
+
+@dataclass(frozen=True)
+class SigmaRun:
+    """A Sigma submission run over one telemetry: what each converted rule returned.
+
+    `failures` are the plan's, plus the rules that failed to run here.
     """
 
     error: str | None = None
@@ -162,23 +177,22 @@ class SigmaRun:
         return [row for _, run in self.runs for row in run.records]
 
 
-def run_sigma(text: str, engine: Engine, linter: Linter | None = None) -> SigmaRun:
-    """Parse, lint, convert and run every rule in *text* (no scoring)."""
+def plan_sigma(text: str, linter: Linter | None = None) -> SigmaPlan:
+    """Parse, lint and convert every rule in *text* (nothing runs)."""
     if not text.strip():
-        return SigmaRun("the submitted Sigma rule is empty")
+        return SigmaPlan("the submitted Sigma rule is empty")
     try:
         collection = SigmaCollection.from_yaml(text)
         rules = list(collection.rules)
     except SigmaError as exc:
-        return SigmaRun(f"not a valid Sigma rule: {exc}")
+        return SigmaPlan(f"not a valid Sigma rule: {exc}")
     except Exception as exc:  # YAML and type errors from pySigma's parser
-        return SigmaRun(f"not valid Sigma YAML: {type(exc).__name__}: {exc}")
+        return SigmaPlan(f"not valid Sigma YAML: {type(exc).__name__}: {exc}")
     if not rules:
-        return SigmaRun("the Sigma submission holds no rule")
+        return SigmaPlan("the Sigma submission holds no rule")
     converted: list[ConvertedRule] = []
     lint: list[str] = []
     failures: list[str] = []
-    runs: list[tuple[ConvertedRule, QueryRun]] = []
     high = False
     for rule in rules:
         if not isinstance(rule, SigmaRule):
@@ -189,29 +203,39 @@ def run_sigma(text: str, engine: Engine, linter: Linter | None = None) -> SigmaR
                 lint.append(str(finding))
                 high = high or getattr(finding, "severity", "") in ("high", "critical")
         try:
-            query = convert_rule(rule, "submission")
+            converted.append(convert_rule(rule, "submission"))
         except SigmaConversionError as exc:
             failures.append(str(exc))
-            continue
-        converted.append(query)
-        run = run_query(query.kql, engine)
-        if run.error:
-            failures.append(f"rule '{query.title}': {run.error}")
-        else:
-            runs.append((query, run))
     error = None if converted else "no rule converts to KQL"
-    return SigmaRun(error, tuple(converted), tuple(lint), tuple(failures), tuple(runs), high)
+    return SigmaPlan(error, tuple(converted), tuple(lint), tuple(failures), high)
+
+
+def execute_sigma(plan: SigmaPlan, engine: Engine) -> SigmaRun:
+    """Run each converted rule of *plan* over *engine*'s telemetry."""
+    failures = list(plan.failures)
+    runs: list[tuple[ConvertedRule, QueryRun]] = []
+    if plan.error is None:
+        for query in plan.rules:
+            run = run_query(query.kql, engine)
+            if run.error:
+                failures.append(f"rule '{query.title}': {run.error}")
+            else:
+                runs.append((query, run))
+    return SigmaRun(
+        plan.error, plan.rules, plan.lint, tuple(failures), tuple(runs), plan.high_findings
+    )
+
+
+def run_sigma(text: str, engine: Engine, linter: Linter | None = None) -> SigmaRun:
+    """Parse, lint, convert and run every rule in *text* (no scoring)."""
+    return execute_sigma(plan_sigma(text, linter), engine)
 
 
 def score_sigma(
-    text: str,
-    engine: Engine,
-    tracer: RowTracer,
-    positives: set[EventRef],
-    linter: Linter | None = None,
+    plan: SigmaPlan, engine: Engine, tracer: RowTracer, positives: set[EventRef]
 ) -> SigmaScore:
-    """Parse, lint, convert and run every rule in *text*; score their events together."""
-    run = run_sigma(text, engine, linter)
+    """Run the rules of *plan* over *engine*'s telemetry; score their events together."""
+    run = execute_sigma(plan, engine)
     if run.error is not None:
         missed = score_events(set(), positives)
         return SigmaScore(missed, 0.0, run.error, run.rules, run.lint, run.failures)

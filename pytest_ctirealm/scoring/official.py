@@ -37,8 +37,6 @@ from pytest_ctirealm.dataset import Report, Task
 from pytest_ctirealm.engines.kusto_values import to_json_value
 from pytest_ctirealm.official_workspace import OfficialWorkspace
 from pytest_ctirealm.scoring.checkpoints import (
-    KQL_SHARE,
-    SIGMA_SHARE,
     CheckpointScore,
     TaskScore,
     apply_compat,
@@ -59,6 +57,7 @@ from pytest_ctirealm.scoring.detection import (
     run_sigma,
 )
 from pytest_ctirealm.scoring.fabrication import check_query_results
+from pytest_ctirealm.scoring.generalisation import KQL_SHARE, SIGMA_SHARE
 from pytest_ctirealm.scoring.judge import Judge, JudgeError
 from pytest_ctirealm.scoring.trajectory import Trajectory, read_trajectory, technique_ids
 

@@ -207,6 +207,66 @@ def test_submissions_are_scored_without_an_agent(pytester: pytest.Pytester) -> N
     assert "aks_004" in output and "not JSON" in output
 
 
+def _pinned_answer(task_id: str, seed: int = 0, scale: float = 0.25) -> dict[str, object]:
+    """The laziest answer that solved the old benchmark: the ids of the events seen while
+    exploring, with the reference Sigma rule (which detects the behaviour)."""
+    from pytest_ctirealm.dataset import load_benchmark
+    from pytest_ctirealm.telemetry.simulator import generate
+
+    benchmark = load_benchmark()
+    task = benchmark.tasks[task_id]
+    positives = generate(seed=seed, scale=scale).positives(list(task.positives))
+    ((table, keys),) = positives.items()
+    ids = ", ".join(str(report) for _, report in keys)
+    return {
+        "kql_query": f"{table} | where ReportId in ({ids})",
+        "sigma_rule": benchmark.references[task_id].sigma,
+        "query_results": [],
+    }
+
+
+def test_detections_are_scored_on_telemetry_the_agent_never_saw(
+    pytester: pytest.Pytester,
+) -> None:
+    """C4 is the mean over unseen telemetries: pinning the explored event ids scores on
+    the explored one only, and the gap is reported everywhere."""
+    answers = pytester.mkdir("answers")
+    (answers / "linux_001.json").write_text(json.dumps(_pinned_answer("linux_001")))
+    junit = pytester.path / "out.xml"
+    args = (
+        "--ctirealm-submissions=answers",
+        "-k",
+        "linux_001",
+        *SMALL,
+        "--ctirealm-floor=reward=0",
+    )
+    held_out = pytester.runpytest_subprocess(*args, f"--junitxml={junit}", "--ctirealm-report=rep")
+    held_out.stdout.fnmatch_lines(
+        ["*holdout 2*", "generalisation (2 unseen telemetries): C4 explored 1.000 -> unseen 0.231*"]
+    )
+    reward = junit_cases(junit)["ctirealm.linux_001.reward"]
+    assert float(reward["f1_explored"]) == 1.0
+    assert float(reward["f1"]) == 0.0  # the pinned ids are other events elsewhere
+    assert float(reward["c4_unseen"]) == pytest.approx(1.5 / 6.5, abs=1e-6)  # the Sigma rule's share
+    assert float(reward["generalisation_gap"]) == pytest.approx(5.0 / 6.5, abs=1e-6)
+    c4 = json.loads(junit_cases(junit)["ctirealm.linux_001.C4-detection-quality"]["details"])
+    assert c4["scored_on"] == "unseen" and len(c4["unseen"]) == 2
+    assert {u["seed"] for u in c4["unseen"]}.isdisjoint({0})
+    assert float(suite_properties(junit)["ctirealm_generalisation_gap"]) == pytest.approx(5 / 6.5, abs=1e-6)
+    record = json.loads((pytester.path / "rep" / "results.json").read_text())["tasks"][0]
+    assert record["detection"]["telemetries"] == "unseen"
+    assert record["detection"]["explored"]["f1"] == 1.0
+    assert "generalisation gap" in (pytester.path / "rep" / "report.html").read_text()
+
+    explored_only = pytester.runpytest_subprocess(
+        *args, "--ctirealm-holdout=0", f"--junitxml={junit}"
+    )
+    assert "generalisation" not in explored_only.stdout.str()
+    reward = junit_cases(junit)["ctirealm.linux_001.reward"]
+    assert float(reward["C4"]) == pytest.approx(1.0)
+    assert "c4_unseen" not in reward
+
+
 def test_baselines_record_and_catch_drops(pytester: pytest.Pytester) -> None:
     baseline = pytester.path / "baseline.json"
     recorded = pytester.runpytest_subprocess(
@@ -284,6 +344,8 @@ def test_resume_keeps_finished_runs_and_retries_failed_ones(pytester: pytest.Pyt
         ),
         (["--ctirealm-model=oracle", "--ctirealm-variant=huge"], "*--ctirealm-variant: 'huge'*"),
         (["--ctirealm-model=oracle", "--ctirealm-engine=adx"], "*needs --ctirealm-cluster*"),
+        (["--ctirealm-model=oracle", "--ctirealm-holdout=-1"], "*--ctirealm-holdout: -1 is not*"),
+        (["--ctirealm-model=oracle", "--ctirealm-holdout=11"], "*--ctirealm-holdout: 11 is not*"),
     ],
 )
 def test_bad_settings_are_usage_errors(
