@@ -187,9 +187,13 @@ _CONNECTIVITY = (
 
 
 def _office_times(ctx: SimContext, t: Timeline, low: int, high: int) -> list[dt.datetime]:
-    """Between *low* and *high* office-hour instants over the window, in order."""
-    count = t.rng.randint(low, high)
-    return sorted(ctx.office_time(t.rng, t.rng.randrange(ctx.days)) for _ in range(count))
+    """Between *low* and *high* office-hour instants a day, in order (volume grows with
+    the window, as the benign background's)."""
+    return sorted(
+        ctx.office_time(t.rng, day)
+        for day in ctx.day_range()
+        for _ in range(t.rng.randint(low, high))
+    )
 
 
 def _family(ctx: SimContext, family: str, host_name: str) -> Timeline:
@@ -213,7 +217,7 @@ def apt_hook_lookalikes(ctx: SimContext) -> Stages:
     for host in LINUX_HOSTS:
         # Ansible pushing APT settings (python3 through sudo).
         t = _family(ctx, "ansible_apt_config", host.name)
-        for moment in _office_times(ctx, t, 0, 2):
+        for moment in _office_times(ctx, t, 0, 1):
             t.at(moment)
             root = root_session(t, "azureuser", stage="ansible_apt_config")
             writer = t.run(
@@ -227,7 +231,7 @@ def apt_hook_lookalikes(ctx: SimContext) -> Stages:
         timelines.append(t)
         # An administrator adds a vendor repository, then refreshes (the proxy probe runs).
         t = _family(ctx, "repository_setup", host.name)
-        for moment in _office_times(ctx, t, 0, 2):
+        for moment in _office_times(ctx, t, 0, 1):
             t.at(moment)
             root = root_session(t, t.rng.choice(host.admin_users), stage="repository_setup")
             repo = t.rng.choice(_REPOSITORIES)
@@ -290,7 +294,7 @@ def apt_hook_lookalikes(ctx: SimContext) -> Stages:
         timelines.append(t)
         # Packages installed by hand: dpkg's Post-Invoke hooks run after each.
         t = _family(ctx, "dpkg_post_invoke", host.name)
-        for moment in _office_times(ctx, t, 0, 2):
+        for moment in _office_times(ctx, t, 0, 1):
             t.at(moment)
             root = root_session(t, t.rng.choice(host.admin_users), stage="dpkg_post_invoke")
             package = t.rng.choice(_PACKAGES)
@@ -308,7 +312,7 @@ def apt_hook_lookalikes(ctx: SimContext) -> Stages:
         timelines.append(t)
         # Administrators checking that a service answers.
         t = _family(ctx, "connectivity_tests", host.name)
-        for moment in _office_times(ctx, t, 0, 3):
+        for moment in _office_times(ctx, t, 0, 2):
             t.at(moment)
             root = root_session(t, t.rng.choice(host.admin_users), stage="connectivity_tests")
             command, image = t.rng.choice(_CONNECTIVITY)
