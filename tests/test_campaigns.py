@@ -14,6 +14,7 @@ import pytest
 
 from pytest_ctirealm.dataset import Benchmark, Report, Task, load_benchmark
 from pytest_ctirealm.scoring.events import EventRef, EventScore, positive_refs, score_events
+from pytest_ctirealm.scoring.lazy import lazy_answers
 from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
 from pytest_ctirealm.telemetry.scenarios import LOOKALIKES, SCENARIOS
 from pytest_ctirealm.telemetry.simulator import Telemetry
@@ -72,10 +73,6 @@ def _positives(telemetry: Telemetry, task: Task) -> set[EventRef]:
 def _score(w: World, kql: str, positives: set[EventRef]) -> EventScore:
     rows = w.engine.query(kql, max_rows=1_000_000).records()
     return score_events(w.tracer.trace(rows, kql).events, positives)
-
-
-def _verbatim(text: str) -> str:
-    return '@"' + text.replace('"', '""') + '"'
 
 
 # -- campaigns and instances ---------------------------------------------------------------
@@ -195,53 +192,20 @@ def test_objective_names_no_instance_value(task: Task, world: Callable[[int], Wo
 # -- lazy answers score nothing on unseen telemetry ----------------------------------------
 
 
-def _pinned_queries(task: Task, telemetry: Telemetry) -> dict[str, str]:
-    """Answers that pin the explored telemetry's positive events by id."""
-    by_table: dict[str, list[tuple[Any, ...]]] = {}
-    for table, keys in telemetry.positives(list(task.positives)).items():
-        by_table.setdefault(table, []).extend(keys)
-    lists, tables = [], []
-    for table, keys in sorted(by_table.items()):
-        ids = ", ".join(str(report) for _, report in keys)
-        devices = ", ".join(sorted({f"'{device}'" for device, _ in keys}))
-        lists.append(f"({table} | where DeviceId in ({devices}) and ReportId in ({ids}))")
-        rows = ", ".join(f"'{device}', {report}" for device, report in keys)
-        tables.append(
-            f"// {table}\ndatatable(DeviceId: string, ReportId: long) [{rows}] "
-            f"| extend Type = '{table}'"
-        )
-    return {
-        "in-list": lists[0][1:-1] if len(lists) == 1 else "union " + ", ".join(lists),
-        "datatable": tables[0]
-        if len(tables) == 1
-        else "union " + ", ".join(f"({t})" for t in tables),
-    }
-
-
-def _indicator_query(task: Task, benchmark: Benchmark) -> str:
-    """Every indicator the task's reports quote, looked up in every text column."""
-    values = [v for r in task.reports for v in benchmark.reports[r].indicator_values]
-    parts = []
-    for table in task.tables:
-        columns = ["FolderPath", "InitiatingProcessCommandLine"]
-        if table == "DeviceProcessEvents":
-            columns.append("ProcessCommandLine")
-        clauses = " or ".join(f"{c} contains {_verbatim(v)}" for v in values for c in columns)
-        parts.append(f"({table} | where {clauses})")
-    return parts[0][1:-1] if len(parts) == 1 else "union " + ", ".join(parts)
-
-
 @pytest.mark.parametrize("task", LINUX_TASKS, ids=lambda t: t.id)
-def test_pinned_and_indicator_answers_score_nothing_on_unseen_telemetry(
+def test_lazy_answers_score_nothing_on_unseen_telemetry(
     task: Task, benchmark: Benchmark, world: Callable[[int], World]
 ) -> None:
+    """Pinned ids (in-list, datatable) and the report's indicators: F1 <= 0.1 on every
+    unseen telemetry; the unfiltered tables stay under 0.2."""
     explored = world(EXPLORED)
-    answers = _pinned_queries(task, explored.telemetry)
-    answers["report indicators"] = _indicator_query(task, benchmark)
+    answers = lazy_answers(task, explored.telemetry, benchmark.reports)
+    assert set(answers) >= {"in-list", "datatable", "report indicators", "take 10"}
     assert _score(explored, answers["in-list"], _positives(explored.telemetry, task)).f1 == 1.0
     for seed in UNSEEN:
         w = world(seed)
         positives = _positives(w.telemetry, task)
         for name, kql in answers.items():
             f1 = _score(w, kql, positives).f1
-            assert f1 <= 0.1, f"{name} on seed {seed}: F1 {f1:.2f}"
+            limit = 0.2 if name in ("take 10", "whole table") else 0.1
+            assert f1 <= limit, f"{name} on seed {seed}: F1 {f1:.2f}"
