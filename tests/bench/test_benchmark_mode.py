@@ -247,12 +247,16 @@ def test_detections_are_scored_on_telemetry_the_agent_never_saw(
     reward = junit_cases(junit)["ctirealm.linux_001.reward"]
     assert float(reward["f1_explored"]) == 1.0
     assert float(reward["f1"]) == 0.0  # the pinned ids are other events elsewhere
-    assert float(reward["c4_unseen"]) == pytest.approx(1.5 / 6.5, abs=1e-6)  # the Sigma rule's share
+    assert float(reward["c4_unseen"]) == pytest.approx(
+        1.5 / 6.5, abs=1e-6
+    )  # the Sigma rule's share
     assert float(reward["generalisation_gap"]) == pytest.approx(5.0 / 6.5, abs=1e-6)
     c4 = json.loads(junit_cases(junit)["ctirealm.linux_001.C4-detection-quality"]["details"])
     assert c4["scored_on"] == "unseen" and len(c4["unseen"]) == 2
     assert {u["seed"] for u in c4["unseen"]}.isdisjoint({0})
-    assert float(suite_properties(junit)["ctirealm_generalisation_gap"]) == pytest.approx(5 / 6.5, abs=1e-6)
+    assert float(suite_properties(junit)["ctirealm_generalisation_gap"]) == pytest.approx(
+        5 / 6.5, abs=1e-6
+    )
     record = json.loads((pytester.path / "rep" / "results.json").read_text())["tasks"][0]
     assert record["detection"]["telemetries"] == "unseen"
     assert record["detection"]["explored"]["f1"] == 1.0
