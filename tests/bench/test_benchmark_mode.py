@@ -247,9 +247,8 @@ def test_detections_are_scored_on_telemetry_the_agent_never_saw(
     reward = junit_cases(junit)["ctirealm.linux_001.reward"]
     assert float(reward["f1_explored"]) == 1.0
     assert float(reward["f1"]) == 0.0  # the pinned ids are other events elsewhere
-    assert float(reward["c4_unseen"]) == pytest.approx(
-        1.5 / 6.5, abs=1e-6
-    )  # the Sigma rule's share
+    # The Sigma rule (the reference's) detects the behaviour: its share is all that is left.
+    assert float(reward["c4_unseen"]) == pytest.approx(1.5 / 6.5, abs=1e-6)
     assert float(reward["generalisation_gap"]) == pytest.approx(5.0 / 6.5, abs=1e-6)
     c4 = json.loads(junit_cases(junit)["ctirealm.linux_001.C4-detection-quality"]["details"])
     assert c4["scored_on"] == "unseen" and len(c4["unseen"]) == 2
