@@ -32,6 +32,9 @@ SCORING_MAX_ROWS = 2_000_000
 SCORING_TIMEOUT = 120.0
 SIGMA_SYNTAX_WEIGHT = 0.25
 SIGMA_EXECUTION_WEIGHT = 0.75
+#: C4's split between the executed KQL and the Sigma rule (the reference's 5.0 + 1.5).
+KQL_SHARE = 5.0 / 6.5
+SIGMA_SHARE = 1.5 / 6.5
 
 
 class Linter(Protocol):

@@ -21,13 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_ctirealm.scoring.detection import QueryScore, SigmaScore
+from pytest_ctirealm.scoring.detection import KQL_SHARE, SIGMA_SHARE, QueryScore, SigmaScore
 
 #: Unseen telemetries a benchmark run scores on unless told otherwise.
 DEFAULT_HOLDOUT = 2
-#: C4's split between the executed KQL and the Sigma rule (the reference's 5.0 + 1.5).
-KQL_SHARE = 5.0 / 6.5
-SIGMA_SHARE = 1.5 / 6.5
 
 
 def holdout_seeds(seed: int, count: int) -> list[int]:

@@ -49,15 +49,16 @@ from pytest_ctirealm.scoring.checkpoints import (
 )
 from pytest_ctirealm.scoring.compat import RowF1, row_f1
 from pytest_ctirealm.scoring.detection import (
+    KQL_SHARE,
     SCORING_MAX_ROWS,
     SIGMA_EXECUTION_WEIGHT,
+    SIGMA_SHARE,
     SIGMA_SYNTAX_WEIGHT,
     Linter,
     run_query,
     run_sigma,
 )
 from pytest_ctirealm.scoring.fabrication import check_query_results
-from pytest_ctirealm.scoring.generalisation import KQL_SHARE, SIGMA_SHARE
 from pytest_ctirealm.scoring.judge import Judge, JudgeError
 from pytest_ctirealm.scoring.trajectory import Trajectory, read_trajectory, technique_ids
 

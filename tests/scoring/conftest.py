@@ -22,8 +22,17 @@ def workspace() -> Iterator[Workspace]:
 
 
 @pytest.fixture(scope="session")
-def scorer(workspace: Workspace) -> Scorer:
-    return Scorer(workspace)
+def unseen() -> Iterator[Workspace]:
+    """A telemetry the agent never saw (another seed), as a run's holdout."""
+    ws = Workspace(seed=1, scale=0.5)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def scorer(workspace: Workspace, unseen: Workspace) -> Scorer:
+    """Scores on the unseen telemetry, as a benchmark run does."""
+    return Scorer(workspace, unseen=[unseen])
 
 
 @pytest.fixture(scope="session")

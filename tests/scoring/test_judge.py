@@ -19,7 +19,8 @@ from pytest_ctirealm.agent.models import ModelTurn, ScriptedModel
 from pytest_ctirealm.agent.oracle import OracleModel
 from pytest_ctirealm.agent.transcript import Transcript
 from pytest_ctirealm.dataset import Task
-from pytest_ctirealm.scoring.checkpoints import KQL_SHARE, SIGMA_SHARE, Scorer, TaskScore
+from pytest_ctirealm.scoring.checkpoints import Scorer, TaskScore
+from pytest_ctirealm.scoring.detection import KQL_SHARE, SIGMA_SHARE
 from pytest_ctirealm.scoring.judge import (
     PROMPT_VERSION,
     Judge,

@@ -22,7 +22,8 @@ from pytest_ctirealm.official_workspace import (
     OfficialWorkspace,
     task_title,
 )
-from pytest_ctirealm.scoring.checkpoints import KQL_SHARE, SIGMA_SHARE, TaskScore
+from pytest_ctirealm.scoring.checkpoints import TaskScore
+from pytest_ctirealm.scoring.detection import KQL_SHARE, SIGMA_SHARE
 from pytest_ctirealm.scoring.judge import Judge
 from pytest_ctirealm.scoring.official import OfficialScorer
 from pytest_ctirealm.sigma.library import index_rule
