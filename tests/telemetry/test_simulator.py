@@ -20,14 +20,15 @@ def test_same_seed_gives_identical_telemetry(telemetry: Telemetry) -> None:
     assert telemetry.version == SIMULATOR_VERSION
 
 
-def test_another_seed_gives_other_telemetry_with_the_same_attacks(telemetry: Telemetry) -> None:
+def test_another_seed_gives_other_telemetry_with_the_same_attack_stages(
+    telemetry: Telemetry,
+) -> None:
+    """The same campaigns and stages, each instance with its own events (how many depends
+    on the variant it drew: see test_campaigns)."""
     other = generate(seed=1, scale=1.0)
     assert other.content_hash() != telemetry.content_hash()
     assert set(other.stages) == set(telemetry.stages)
-    for stage, tables in telemetry.stages.items():
-        assert {t: len(k) for t, k in other.stages[stage].items()} == {
-            t: len(k) for t, k in tables.items()
-        }, stage
+    assert all(any(keys for keys in tables.values()) for tables in other.stages.values())
 
 
 def test_scale_lengthens_the_window_and_multiplies_benign_volume(telemetry: Telemetry) -> None:

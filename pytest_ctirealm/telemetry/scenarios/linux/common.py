@@ -12,10 +12,6 @@ from pytest_ctirealm.telemetry.scenarios.base import Timeline
 
 SH = "/usr/bin/dash"
 BASH = "/usr/bin/bash"
-C2 = "203.0.113.45"
-REVERSE = "203.0.113.9"
-DROP = "192.0.2.77"
-WALLET = "46E9UkTFqALXNh2mSbA7WGDoa2i6h4WVgUgPVdT9ZdtweLRvAhWmbvuY1dhEmfjHbsavKXo3eGf5ZRb4qJzFXLVHGYH4moQ"
 
 
 def root_session(t: Timeline, user: str = "azureuser", stage: str = "access") -> Process:
