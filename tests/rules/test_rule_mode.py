@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -65,12 +66,15 @@ def test_each_rule_gets_the_outcome_and_message_it_deserves(
     result.stdout.fnmatch_lines(
         [
             "*quiet.yml::Shadow read PASSED*",
-            "*right.yml::Web Service Account Downloads*PASSED*",
+            f"*right.yml::{yaml.safe_load(REFERENCE.read_text())['title']}*PASSED*",
         ]
     )
-    assert "rule 'Every curl': recall 0.14 < 1.00 required; precision 0.00 < 1.00 required" in out
+    # curl is one of the fetchers the campaign draws, and admins and CI use it too.
+    assert re.search(
+        r"rule 'Every curl': recall 0\.\d\d < 1\.00 required; precision 0\.\d\d < 1\.00", out
+    )
     assert '  | where FolderPath endswith "/curl"' in out  # the KQL it became
-    assert "Missed positives (6 of 7, first 5):" in out and "False positives (" in out
+    assert re.search(r"Missed positives \(\d+ of \d+", out) and "False positives (" in out
     assert "rule 'Any cron shell':" in out and "benign events (budget 10)" in out
     assert "malformed.yml: not valid YAML" in out
     assert "rule 'No detection': not a valid Sigma rule" in out
@@ -107,7 +111,7 @@ def test_floors_can_be_lowered_per_run_and_per_rule(pytester: pytest.Pytester, r
     wrong.write_text(yaml.safe_dump(document))
     result = pytester.runpytest_subprocess(f"--ctirealm-rules={wrong}", *SCALE)
     result.assert_outcomes(failed=1)
-    assert "recall 0.14 < 0.50 required" in result.stdout.str()
+    assert re.search(r"recall 0\.[0-4]\d < 0\.50 required", result.stdout.str())
 
 
 def test_ini_setting_and_mapping_file(pytester: pytest.Pytester, rules: Path) -> None:
