@@ -23,15 +23,16 @@ from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
 from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    BASH,
+    PYTHON,
+    SH,
+    LookalikeFamily,
+    ansible,
+    register_lookalikes,
+    root_session,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session
 
 CAMPAIGN = "apt_hook_persistence"
 CONF_DIR = "/etc/apt/apt.conf.d"
@@ -186,136 +187,106 @@ _CONNECTIVITY = (
 )
 
 
-def _office_times(ctx: SimContext, t: Timeline, low: int, high: int) -> list[dt.datetime]:
-    """Between *low* and *high* office-hour instants a day, in order (volume grows with
-    the window, as the benign background's)."""
-    return sorted(
-        ctx.office_time(t.rng, day)
-        for day in ctx.day_range()
-        for _ in range(t.rng.randint(low, high))
-    )
+def _ansible_apt_config(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Ansible pushing APT settings (python3 through sudo)."""
+    stage = family.name
+    for t, root in family.root_sessions(family.host_moments(0, 1), user="azureuser"):
+        writer = ansible(t, root, stage, "copy")
+        name = t.rng.choice(_ANSIBLE_SNIPPETS)
+        t.file(stage, writer, "FileCreated", f"{CONF_DIR}/{name}")
 
 
-def _family(ctx: SimContext, family: str, host_name: str) -> Timeline:
-    host = next(h for h in LINUX_HOSTS if h.name == host_name)
-    return Timeline(ctx, f"lookalike/{CAMPAIGN}/{family}/{host.name}", host, ctx.start)
+def _repository_setup(ctx: SimContext, family: LookalikeFamily) -> None:
+    """An administrator adds a vendor repository, then refreshes (the proxy probe runs)."""
+    stage = family.name
+    for t, root in family.root_sessions(family.host_moments(0, 1)):
+        repo = t.rng.choice(_REPOSITORIES)
+        gpg = t.run(stage, root, "/usr/bin/gpg", f"gpg --dearmor -o /etc/apt/keyrings/{repo}.gpg")
+        t.file(stage, gpg, "FileCreated", f"/etc/apt/keyrings/{repo}.gpg")
+        tee = t.run(stage, root, "/usr/bin/tee", f"tee /etc/apt/sources.list.d/{repo}.list")
+        t.file(stage, tee, "FileCreated", f"/etc/apt/sources.list.d/{repo}.list")
+        apt = t.run(stage, root, "/usr/bin/apt", "apt update", after=(5, 30))
+        t.run(
+            stage,
+            apt,
+            SH,
+            "sh -c /usr/bin/curl -fsS --max-time 2 http://10.1.0.10:3142/acng-report.html > /dev/null || true",
+        )
 
 
-@lookalikes(
-    CAMPAIGN,
-    (
-        "ansible_apt_config",
-        "repository_setup",
-        "ubuntu_pro_refresh",
-        "update_hooks",
-        "dpkg_post_invoke",
-        "connectivity_tests",
-    ),
-)
-def apt_hook_lookalikes(ctx: SimContext) -> Stages:
-    timelines = []
+def _ubuntu_pro_refresh(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Ubuntu Pro's timer refreshing its APT proxy and auth snippets, once a day."""
+    stage = family.name
+    for host, moment in family.host_moments(1, 1, office=False):
+        t = family.on(host, moment)
+        timer = t.run(
+            stage,
+            t.daemon("systemd"),
+            PYTHON,
+            "/usr/bin/python3 /usr/lib/ubuntu-advantage/timer.py",
+            "root",
+        )
+        for path in (
+            "/etc/apt/apt.conf.d/90ubuntu-advantage-aptproxy",
+            "/etc/apt/auth.conf.d/90ubuntu-advantage",
+        ):
+            if t.rng.random() < 0.7:
+                t.file(stage, timer, "FileModified", path)
+
+
+def _update_hooks(ctx: SimContext, family: LookalikeFamily) -> None:
+    """The platform team's cache-proxy probe hook, rolled out to some hosts, on the
+    extra timer runs."""
+    stage = family.name
     for host in LINUX_HOSTS:
-        # Ansible pushing APT settings (python3 through sudo).
-        t = _family(ctx, "ansible_apt_config", host.name)
-        for moment in _office_times(ctx, t, 0, 1):
-            t.at(moment)
-            root = root_session(t, "azureuser", stage="ansible_apt_config")
-            writer = t.run(
-                "ansible_apt_config",
-                root,
-                "/usr/bin/python3.10",
-                f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_copy.py",
-            )
-            name = t.rng.choice(_ANSIBLE_SNIPPETS)
-            t.file("ansible_apt_config", writer, "FileCreated", f"{CONF_DIR}/{name}")
-        timelines.append(t)
-        # An administrator adds a vendor repository, then refreshes (the proxy probe runs).
-        t = _family(ctx, "repository_setup", host.name)
-        for moment in _office_times(ctx, t, 0, 1):
-            t.at(moment)
-            root = root_session(t, t.rng.choice(host.admin_users), stage="repository_setup")
-            repo = t.rng.choice(_REPOSITORIES)
-            gpg = t.run(
-                "repository_setup",
-                root,
-                "/usr/bin/gpg",
-                f"gpg --dearmor -o /etc/apt/keyrings/{repo}.gpg",
-            )
-            t.file("repository_setup", gpg, "FileCreated", f"/etc/apt/keyrings/{repo}.gpg")
-            tee = t.run(
-                "repository_setup", root, "/usr/bin/tee", f"tee /etc/apt/sources.list.d/{repo}.list"
-            )
-            t.file("repository_setup", tee, "FileCreated", f"/etc/apt/sources.list.d/{repo}.list")
-            apt = t.run("repository_setup", root, "/usr/bin/apt", "apt update", after=(5, 30))
-            t.run(
-                "repository_setup",
-                apt,
-                SH,
-                "sh -c /usr/bin/curl -fsS --max-time 2 http://10.1.0.10:3142/acng-report.html > /dev/null || true",
-            )
-        timelines.append(t)
-        # Ubuntu Pro's timer refreshing its APT proxy and auth snippets.
-        t = _family(ctx, "ubuntu_pro_refresh", host.name)
+        if family.rng.random() >= 0.6:
+            continue
         for day in ctx.day_range():
-            t.at(
-                ctx.day_start(day)
-                + dt.timedelta(hours=t.rng.randrange(24), minutes=t.rng.randrange(60))
+            moment = ctx.day_start(day) + dt.timedelta(
+                hours=family.rng.choice((11, 17, 23)), minutes=family.rng.randrange(60)
             )
-            timer = t.run(
-                "ubuntu_pro_refresh",
-                t.daemon("systemd"),
-                "/usr/bin/python3.10",
-                "/usr/bin/python3 /usr/lib/ubuntu-advantage/timer.py",
-                "root",
-            )
-            for path in (
-                "/etc/apt/apt.conf.d/90ubuntu-advantage-aptproxy",
-                "/etc/apt/auth.conf.d/90ubuntu-advantage",
-            ):
-                if t.rng.random() < 0.7:
-                    t.file("ubuntu_pro_refresh", timer, "FileModified", path)
-        timelines.append(t)
-        # The platform team's cache-proxy probe hook, rolled out to some hosts, on the
-        # extra timer runs.
-        t = _family(ctx, "update_hooks", host.name)
-        for day in ctx.day_range() if t.rng.random() < 0.6 else ():
-            t.at(
-                ctx.day_start(day)
-                + dt.timedelta(hours=t.rng.choice((11, 17, 23)), minutes=t.rng.randrange(60))
-            )
-            manager = _package_run(t, "APT::Update::Post-Invoke", "update_hooks")
+            t = family.on(host, moment)
+            manager = _package_run(t, "APT::Update::Post-Invoke", stage)
             probe = t.run(
-                "update_hooks",
+                stage,
                 manager,
                 SH,
                 "sh -c /usr/local/sbin/apt-proxy-detect.sh >/dev/null 2>&1 || true",
             )
-            t.run("update_hooks", probe, "/usr/bin/nc.openbsd", "nc -z -w 2 10.1.0.10 3142")
-        timelines.append(t)
-        # Packages installed by hand: dpkg's Post-Invoke hooks run after each.
-        t = _family(ctx, "dpkg_post_invoke", host.name)
-        for moment in _office_times(ctx, t, 0, 1):
-            t.at(moment)
-            root = root_session(t, t.rng.choice(host.admin_users), stage="dpkg_post_invoke")
-            package = t.rng.choice(_PACKAGES)
-            apt = t.run(
-                "dpkg_post_invoke", root, "/usr/bin/apt-get", f"apt-get install -y {package}"
-            )
-            t.run(
-                "dpkg_post_invoke",
-                apt,
-                "/usr/bin/dpkg",
-                f"/usr/bin/dpkg --status-fd 35 --unpack --auto-deconfigure /var/cache/apt/archives/{package}.deb",
-            )
-            for hook in t.rng.sample(_POST_INVOKE, 2):
-                t.run("dpkg_post_invoke", apt, SH, hook, after=(2, 9))
-        timelines.append(t)
-        # Administrators checking that a service answers.
-        t = _family(ctx, "connectivity_tests", host.name)
-        for moment in _office_times(ctx, t, 0, 2):
-            t.at(moment)
-            root = root_session(t, t.rng.choice(host.admin_users), stage="connectivity_tests")
-            command, image = t.rng.choice(_CONNECTIVITY)
-            t.run("connectivity_tests", root, image, command)
-        timelines.append(t)
-    return merge(*timelines)
+            t.run(stage, probe, "/usr/bin/nc.openbsd", "nc -z -w 2 10.1.0.10 3142")
+
+
+def _dpkg_post_invoke(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Packages installed by hand: dpkg's Post-Invoke hooks run after each."""
+    stage = family.name
+    for t, root in family.root_sessions(family.host_moments(0, 1)):
+        package = t.rng.choice(_PACKAGES)
+        apt = t.run(stage, root, "/usr/bin/apt-get", f"apt-get install -y {package}")
+        t.run(
+            stage,
+            apt,
+            "/usr/bin/dpkg",
+            f"/usr/bin/dpkg --status-fd 35 --unpack --auto-deconfigure /var/cache/apt/archives/{package}.deb",
+        )
+        for hook in t.rng.sample(_POST_INVOKE, 2):
+            t.run(stage, apt, SH, hook, after=(2, 9))
+
+
+def _connectivity_tests(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Administrators checking that a service answers."""
+    stage = family.name
+    for t, root in family.root_sessions(family.host_moments(0, 2)):
+        command, image = t.rng.choice(_CONNECTIVITY)
+        t.run(stage, root, image, command)
+
+
+_FAMILIES = {
+    "ansible_apt_config": _ansible_apt_config,
+    "repository_setup": _repository_setup,
+    "ubuntu_pro_refresh": _ubuntu_pro_refresh,
+    "update_hooks": _update_hooks,
+    "dpkg_post_invoke": _dpkg_post_invoke,
+    "connectivity_tests": _connectivity_tests,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)

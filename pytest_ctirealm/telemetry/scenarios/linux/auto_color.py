@@ -20,21 +20,17 @@ libraries installed into the library directories by packages and administrators.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    SH,
+    LookalikeFamily,
+    ansible,
+    register_lookalikes,
+    root_session,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import SH, root_session
 
 CAMPAIGN = "auto_color_preload"
 PRELOAD = "/etc/ld.so.preload"
@@ -253,53 +249,11 @@ def auto_color_preload(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-def _occasions(
-    ctx: SimContext, family: str, low: int, high: int, roles: tuple[str, ...] | None = None
-) -> list[tuple[LinuxHost, dt.datetime]]:
-    """Between *low* and *high* office-hour moments of *family*, each on a host (of one of
-    *roles*), in time order."""
-    rng = ctx.rng("lookalike", CAMPAIGN, family)
-    hosts = [h for h in LINUX_HOSTS if roles is None or h.role in roles]
-    count = rng.randint(low, high)
-    moments = [
-        (rng.choice(hosts), ctx.office_time(rng, rng.randrange(ctx.days))) for _ in range(count)
-    ]
-    return sorted(moments, key=lambda pair: pair[1])
-
-
-class _Family:
-    """The timelines of one look-alike family, one per host."""
-
-    def __init__(self, ctx: SimContext, family: str) -> None:
-        self.ctx = ctx
-        self.family = family
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            name = f"lookalike/{CAMPAIGN}/{self.family}/{host.name}"
-            self.timelines[host.name] = Timeline(self.ctx, name, host, self.ctx.start)
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-
-def _ansible(t: Timeline, parent: Process, stage: str, module: str) -> Process:
-    return t.run(
-        stage,
-        parent,
-        "/usr/bin/python3.10",
-        f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_{module}.py",
-    )
-
-
-def _snoopy_logger(ctx: SimContext, family: _Family) -> None:
+def _snoopy_logger(ctx: SimContext, family: LookalikeFamily) -> None:
     """The security team installs (or reconfigures) the snoopy command logger, whose
     maintainer script registers libsnoopy in /etc/ld.so.preload."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 3):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
         reconfigure = t.rng.random() < 0.3
         command = "dpkg-reconfigure snoopy" if reconfigure else "apt-get install -y snoopy"
         manager = t.run(
@@ -329,20 +283,20 @@ def _snoopy_logger(ctx: SimContext, family: _Family) -> None:
         t.file(stage, ldconfig, "FileModified", "/etc/ld.so.cache")
 
 
-def _jemalloc_tuning(ctx: SimContext, family: _Family) -> None:
+def _jemalloc_tuning(ctx: SimContext, family: LookalikeFamily) -> None:
     """Ansible preloads jemalloc on the database and application servers (memory
     fragmentation): it installs the package and writes /etc/ld.so.preload atomically."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 1, 3, ("db", "app")):
-        t = family.on(host, moment)
-        root = root_session(t, "azureuser", stage=stage)
-        apt = _ansible(t, root, stage, "apt")
+    stage = family.name
+    for t, root in family.root_sessions(
+        family.moments(1, 1, roles=("db", "app")), user="azureuser"
+    ):
+        apt = ansible(t, root, stage, "apt")
         get = t.run(stage, apt, "/usr/bin/apt-get", "/usr/bin/apt-get -y install libjemalloc2")
         dpkg = t.run(
             stage, get, "/usr/bin/dpkg", "/usr/bin/dpkg --status-fd 21 --unpack libjemalloc2"
         )
         t.file(stage, dpkg, "FileCreated", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
-        lineinfile = _ansible(t, root, stage, "lineinfile")
+        lineinfile = ansible(t, root, stage, "lineinfile")
         temp = f"/etc/.ansible_tmp{t.rng.getrandbits(32):08x}ld.so.preload"
         t.file(stage, lineinfile, "FileCreated", temp, size=45)
         t.file(stage, lineinfile, "FileRenamed", PRELOAD, previous=temp, size=45)
@@ -364,13 +318,11 @@ _VENDOR_LIBS = (
 )
 
 
-def _ld_conf_snippets(ctx: SimContext, family: _Family) -> None:
+def _ld_conf_snippets(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators add a vendor library directory to the linker's search path and
     rebuild the cache."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
         name, directory = t.rng.choice(_VENDOR_LIBS)
         path = f"/etc/ld.so.conf.d/{name}"
         if t.rng.random() < 0.5:
@@ -393,13 +345,11 @@ _BUILT_LIBS = (
 )
 
 
-def _library_installs(ctx: SimContext, family: _Family) -> None:
+def _library_installs(ctx: SimContext, family: LookalikeFamily) -> None:
     """Shared libraries copied into the library directories: make install, a copy from
     a vendor tarball, a package upgrade."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 3, 5):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(2, 3)):
         name, directory = t.rng.choice(_BUILT_LIBS)
         how = t.rng.random()
         if how < 0.4:
@@ -427,12 +377,4 @@ _FAMILIES = {
     "library_installs": _library_installs,
 }
 
-
-@lookalikes(CAMPAIGN, tuple(_FAMILIES))
-def auto_color_lookalikes(ctx: SimContext) -> Stages:
-    timelines: list[Timeline] = []
-    for name, make in _FAMILIES.items():
-        family = _Family(ctx, name)
-        make(ctx, family)
-        timelines.extend(family.timelines.values())
-    return merge(*timelines)
+register_lookalikes(CAMPAIGN, _FAMILIES)

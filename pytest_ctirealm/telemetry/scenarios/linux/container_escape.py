@@ -19,26 +19,24 @@ container's network namespace (troubleshooting).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext, guid, hex_string
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    BASH,
+    RUNNER_WORKER,
+    SH,
+    LookalikeFamily,
+    ci_step,
+    register_lookalikes,
+    root_session,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session
 
 CAMPAIGN = "container_escape"
 DOCKER = "/usr/bin/docker"
 SHIM = "/usr/bin/containerd-shim-runc-v2"
-WORKER = "/home/runner/actions-runner/bin/Runner.Worker"
 _IMAGES = (
     "alpine:3.18",
     "alpine:3.19",
@@ -169,8 +167,8 @@ def container_escape(ctx: SimContext) -> Stages:
     worker = t.run(
         "access",
         t.daemon("runner"),
-        WORKER,
-        f"{WORKER} spawnclient {instance.between(100, 199)} {instance.between(100, 199)}",
+        RUNNER_WORKER,
+        f"{RUNNER_WORKER} spawnclient {instance.between(100, 199)} {instance.between(100, 199)}",
     )
     step = instance.keep("step_script", guid(instance.rng))
     job = t.run("access", worker, BASH, f"/usr/bin/bash -e /home/runner/work/_temp/{step}.sh")
@@ -185,32 +183,6 @@ def container_escape(ctx: SimContext) -> Stages:
 
 
 # -- look-alikes ---------------------------------------------------------------------------
-
-
-def _office_times(ctx: SimContext, t: Timeline, low: int, high: int) -> list[dt.datetime]:
-    """Between *low* and *high* office-hour instants on each day of the window, in order
-    (the volume grows with the window)."""
-    return sorted(
-        ctx.office_time(t.rng, day)
-        for day in ctx.day_range()
-        for _ in range(t.rng.randint(low, high))
-    )
-
-
-def _family(ctx: SimContext, family: str, host: LinuxHost) -> Timeline:
-    return Timeline(ctx, f"lookalike/{CAMPAIGN}/{family}/{host.name}", host, ctx.start)
-
-
-def _ci_step(t: Timeline, stage: str) -> Process:
-    """A CI job's step script on the runner."""
-    worker = t.run(
-        stage,
-        t.daemon("runner"),
-        WORKER,
-        f"{WORKER} spawnclient {t.rng.randrange(100, 200)} {t.rng.randrange(100, 200)}",
-        "runner",
-    )
-    return t.run(stage, worker, BASH, f"/usr/bin/bash -e /home/runner/work/_temp/{guid(t.rng)}.sh")
 
 
 def _container(t: Timeline, stage: str, image: str, command: str) -> Process:
@@ -269,126 +241,131 @@ _DEBUG = (
 _CONTAINERS = ("portal-api", "worker", "redis", "otel-collector", "nginx-proxy")
 
 
-def _ci_lookalikes(ctx: SimContext) -> list[Timeline]:
-    timelines = []
-    for host in [h for h in LINUX_HOSTS if h.role == "build"]:
-        # Multi-arch builds registering QEMU handlers through a privileged container.
-        t = _family(ctx, "binfmt_qemu", host)
-        for moment in _office_times(ctx, t, 1, 3):
-            t.at(moment)
-            step = _ci_step(t, "binfmt_qemu")
-            command, image, entry = t.rng.choice(_BINFMT)
-            t.run("binfmt_qemu", step, DOCKER, command)
-            _container(t, "binfmt_qemu", image, entry)
-        timelines.append(t)
-        # BuildKit builders for buildx (privileged containers started by the CLI plugin).
-        t = _family(ctx, "buildx_builder", host)
-        for moment in _office_times(ctx, t, 1, 2):
-            t.at(moment)
-            step = _ci_step(t, "buildx_builder")
-            name = f"ci-builder-{hex_string(t.rng, 6)}"
-            t.run(
-                "buildx_builder",
-                step,
-                DOCKER,
-                f"docker buildx create --name {name} --driver docker-container --use",
-            )
-            _container(
-                t,
-                "buildx_builder",
-                "/usr/bin/buildkitd",
-                "buildkitd --allow-insecure-entitlement=network.host",
-            )
-            t.run(
-                "buildx_builder",
-                step,
-                DOCKER,
-                "docker buildx build --platform linux/amd64,linux/arm64 "
-                f"-t contosoacr.azurecr.io/portal:{hex_string(t.rng, 7)} --push .",
-                after=(5, 30),
-            )
-        timelines.append(t)
-        # Docker-in-docker services for integration tests.
-        t = _family(ctx, "dind_service", host)
-        for moment in _office_times(ctx, t, 1, 2):
-            t.at(moment)
-            step = _ci_step(t, "dind_service")
-            version = t.rng.choice(_DIND_VERSIONS)
-            name = f"dind-{hex_string(t.rng, 8)}"
-            t.run(
-                "dind_service",
-                step,
-                DOCKER,
-                f"docker run --privileged -d --name {name} -e DOCKER_TLS_CERTDIR=/certs "
-                f"-v {name}-certs:/certs docker:{version}-dind",
-            )
-            entrypoint = _container(
-                t,
-                "dind_service",
-                "/usr/local/bin/dockerd-entrypoint.sh",
-                "/bin/sh /usr/local/bin/dockerd-entrypoint.sh",
-            )
-            t.run(
-                "dind_service",
-                entrypoint,
-                "/usr/local/bin/dockerd",
-                "dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify",
-            )
-            t.run("dind_service", step, DOCKER, f"docker rm -f {name}", after=(60, 600))
-        timelines.append(t)
-    return timelines
+def _binfmt_qemu(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Multi-arch builds registering QEMU handlers through a privileged container."""
+    stage = family.name
+    for host, moment in family.host_moments(1, 3, roles=("build",)):
+        t = family.on(host, moment)
+        step = ci_step(t, stage)
+        command, image, entry = t.rng.choice(_BINFMT)
+        t.run(stage, step, DOCKER, command)
+        _container(t, stage, image, entry)
 
 
-def _host_lookalikes(ctx: SimContext) -> list[Timeline]:
-    timelines = []
+def _buildx_builder(ctx: SimContext, family: LookalikeFamily) -> None:
+    """BuildKit builders for buildx (privileged containers started by the CLI plugin)."""
+    stage = family.name
+    for host, moment in family.host_moments(1, 2, roles=("build",)):
+        t = family.on(host, moment)
+        step = ci_step(t, stage)
+        name = f"ci-builder-{hex_string(t.rng, 6)}"
+        t.run(
+            stage,
+            step,
+            DOCKER,
+            f"docker buildx create --name {name} --driver docker-container --use",
+        )
+        _container(
+            t,
+            stage,
+            "/usr/bin/buildkitd",
+            "buildkitd --allow-insecure-entitlement=network.host",
+        )
+        t.run(
+            stage,
+            step,
+            DOCKER,
+            "docker buildx build --platform linux/amd64,linux/arm64 "
+            f"-t contosoacr.azurecr.io/portal:{hex_string(t.rng, 7)} --push .",
+            after=(5, 30),
+        )
+
+
+def _dind_service(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Docker-in-docker services for integration tests."""
+    stage = family.name
+    for host, moment in family.host_moments(1, 2, roles=("build",)):
+        t = family.on(host, moment)
+        step = ci_step(t, stage)
+        version = t.rng.choice(_DIND_VERSIONS)
+        name = f"dind-{hex_string(t.rng, 8)}"
+        t.run(
+            stage,
+            step,
+            DOCKER,
+            f"docker run --privileged -d --name {name} -e DOCKER_TLS_CERTDIR=/certs "
+            f"-v {name}-certs:/certs docker:{version}-dind",
+        )
+        entrypoint = _container(
+            t,
+            stage,
+            "/usr/local/bin/dockerd-entrypoint.sh",
+            "/bin/sh /usr/local/bin/dockerd-entrypoint.sh",
+        )
+        t.run(
+            stage,
+            entrypoint,
+            "/usr/local/bin/dockerd",
+            "dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify",
+        )
+        t.run(stage, step, DOCKER, f"docker rm -f {name}", after=(60, 600))
+
+
+def _node_monitoring(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Monitoring containers with the host's PID namespace and a read-only host root,
+    (re)started by their systemd units."""
+    stage = family.name
     for host in LINUX_HOSTS:
-        # Monitoring containers with the host's PID namespace and a read-only host root,
-        # (re)started by their systemd units.
-        t = _family(ctx, "node_monitoring", host)
-        if host.role == "build" or t.rng.random() < 0.5:
-            agents = t.rng.sample(_MONITORING, t.rng.randint(1, 2))
-            for day in ctx.day_range():
-                for command, image, entry in agents:
-                    if t.rng.random() < 0.3 and host.role != "build":
-                        continue
-                    t.at(ctx.any_time(t.rng, day))
-                    t.run("node_monitoring", t.daemon("systemd"), DOCKER, command, "root")
-                    _container(t, "node_monitoring", image, entry)
-        timelines.append(t)
-        # Administrators troubleshooting containers: debug images and nsenter into a
-        # container's network namespace.
-        t = _family(ctx, "admin_debug", host)
-        if host.role in ("build", "web", "app") or t.rng.random() < 0.3:
-            for moment in _office_times(ctx, t, 1 if host.role == "build" else 0, 1):
-                t.at(moment)
-                root = root_session(t, t.rng.choice(host.admin_users), stage="admin_debug")
-                name = t.rng.choice(_CONTAINERS)
-                for template, follow in t.rng.sample(_DEBUG, t.rng.randint(1, 2)):
-                    t.run("admin_debug", root, DOCKER, template.format(name=name), after=(5, 60))
-                    if follow == "nsenter":
-                        pid = t.rng.randrange(3000, 90000)
-                        tool, command = t.rng.choice(
-                            (
-                                ("/usr/bin/ss", "ss -tlnp"),
-                                ("/usr/sbin/ip", "ip addr"),
-                                ("/usr/bin/cat", "cat /etc/resolv.conf"),
-                            )
-                        )
-                        enter = t.run(
-                            "admin_debug",
-                            root,
-                            "/usr/bin/nsenter",
-                            f"nsenter -t {pid} -n {command}",
-                            after=(5, 30),
-                        )
-                        t.run("admin_debug", enter, tool, command)
-        timelines.append(t)
-    return timelines
+        if host.role != "build" and family.rng.random() >= 0.5:
+            continue
+        agents = family.rng.sample(_MONITORING, family.rng.randint(1, 2))
+        for day in ctx.day_range():
+            for command, image, entry in agents:
+                if family.rng.random() < 0.3 and host.role != "build":
+                    continue
+                t = family.on(host, ctx.any_time(family.rng, day))
+                t.run(stage, t.daemon("systemd"), DOCKER, command, "root")
+                _container(t, stage, image, entry)
 
 
-@lookalikes(
-    CAMPAIGN,
-    ("binfmt_qemu", "buildx_builder", "dind_service", "node_monitoring", "admin_debug"),
-)
-def container_escape_lookalikes(ctx: SimContext) -> Stages:
-    return merge(*_ci_lookalikes(ctx), *_host_lookalikes(ctx))
+def _admin_debug(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Administrators troubleshooting containers: debug images and nsenter into a
+    container's network namespace."""
+    stage = family.name
+    for host in LINUX_HOSTS:
+        if host.role not in ("build", "web", "app") and family.rng.random() >= 0.3:
+            continue
+        for moment in family.times(1 if host.role == "build" else 0, 1):
+            t = family.on(host, moment)
+            root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+            name = t.rng.choice(_CONTAINERS)
+            for template, follow in t.rng.sample(_DEBUG, t.rng.randint(1, 2)):
+                t.run(stage, root, DOCKER, template.format(name=name), after=(5, 60))
+                if follow == "nsenter":
+                    pid = t.rng.randrange(3000, 90000)
+                    tool, command = t.rng.choice(
+                        (
+                            ("/usr/bin/ss", "ss -tlnp"),
+                            ("/usr/sbin/ip", "ip addr"),
+                            ("/usr/bin/cat", "cat /etc/resolv.conf"),
+                        )
+                    )
+                    enter = t.run(
+                        stage,
+                        root,
+                        "/usr/bin/nsenter",
+                        f"nsenter -t {pid} -n {command}",
+                        after=(5, 30),
+                    )
+                    t.run(stage, enter, tool, command)
+
+
+_FAMILIES = {
+    "binfmt_qemu": _binfmt_qemu,
+    "buildx_builder": _buildx_builder,
+    "dind_service": _dind_service,
+    "node_monitoring": _node_monitoring,
+    "admin_debug": _admin_debug,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)

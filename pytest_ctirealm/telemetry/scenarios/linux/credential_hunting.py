@@ -23,26 +23,21 @@ from __future__ import annotations
 import datetime as dt
 
 from pytest_ctirealm.telemetry.campaign import Instance
-from pytest_ctirealm.telemetry.context import SimContext, guid
+from pytest_ctirealm.telemetry.context import SimContext
 from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
-)
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
 from pytest_ctirealm.telemetry.scenarios.linux.common import (
     BASH,
     SH,
-    root_session,
+    LookalikeFamily,
+    ansible,
+    ci_step,
+    register_lookalikes,
     user_session,
 )
 
 CAMPAIGN = "credential_hunting"
-PYTHON = "/usr/bin/python3.10"
 _HISTORIES = (
     ".bash_history",
     ".bash_history",
@@ -195,24 +190,6 @@ def credential_hunting(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-def _office_times(ctx: SimContext, t: Timeline, low: int, high: int) -> list[dt.datetime]:
-    """Between *low* and *high* office-hour instants on each day of the window, in order
-    (the volume grows with the window)."""
-    return sorted(
-        ctx.office_time(t.rng, day)
-        for day in ctx.day_range()
-        for _ in range(t.rng.randint(low, high))
-    )
-
-
-def _family(ctx: SimContext, family: str, host: LinuxHost) -> Timeline:
-    return Timeline(ctx, f"lookalike/{CAMPAIGN}/{family}/{host.name}", host, ctx.start)
-
-
-def _hosts(*roles: str) -> list[LinuxHost]:
-    return [h for h in LINUX_HOSTS if h.role in roles]
-
-
 _OWN_HISTORY = (
     ("/usr/bin/grep", "grep {word} /home/{user}/.bash_history"),
     ("/usr/bin/tail", "tail -n 50 /home/{user}/.bash_history"),
@@ -242,145 +219,116 @@ _OWN_KEYS = (
 _TARGETS = ("10.1.1.4", "10.1.1.5", "10.1.2.4", "10.1.3.4", "10.1.4.4")
 
 
-def _history_lookalikes(ctx: SimContext) -> list[Timeline]:
-    timelines = []
-    # People searching their own shell and client histories.
-    for host in _hosts("jump", "app", "build", "db"):
-        t = _family(ctx, "own_history_search", host)
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 2):
-            t.at(moment)
-            user = t.rng.choice(host.admin_users)
-            login = user_session(t, user, "own_history_search")
-            for image, command in t.rng.sample(_OWN_HISTORY, t.rng.randint(1, 2)):
-                text = command.format(user=user, word=t.rng.choice(_HISTORY_WORDS))
-                t.run("own_history_search", login, image, text, after=(5, 120))
-        timelines.append(t)
-    # Administrators in a root shell looking back at what was run as root.
-    for host in _hosts("jump", "app", "db", "web"):
-        t = _family(ctx, "root_history_review", host)
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 1):
-            t.at(moment)
-            root = root_session(t, t.rng.choice(host.admin_users), stage="root_history_review")
-            for image, command in t.rng.sample(_ROOT_HISTORY, t.rng.randint(1, 2)):
-                text = command.format(word=t.rng.choice(_HISTORY_WORDS))
-                t.run("root_history_review", root, image, text, after=(5, 120))
-        timelines.append(t)
-    # Configuration management keeping history files private and append-only.
-    for host in LINUX_HOSTS:
-        t = _family(ctx, "history_permissions", host)
-        if t.rng.random() < 0.4 and host.role != "jump":
-            timelines.append(t)
-            continue
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 1):
-            t.at(moment)
-            module = t.run(
-                "history_permissions",
-                root_session(t, "azureuser", stage="history_permissions"),
-                PYTHON,
-                f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_command.py",
-            )
-            for user in t.rng.sample(host.admin_users, min(2, len(host.admin_users))):
-                image, command = t.rng.choice(
-                    (
-                        ("/usr/bin/chmod", "chmod 0600 /home/{user}/.bash_history"),
-                        ("/usr/bin/chattr", "chattr +a /home/{user}/.bash_history"),
-                        ("/usr/bin/chown", "chown {user}:{user} /home/{user}/.bash_history"),
-                        ("/usr/bin/touch", "touch /home/{user}/.bash_history"),
-                    )
+def _own_history_search(ctx: SimContext, family: LookalikeFamily) -> None:
+    """People searching their own shell and client histories."""
+    stage = family.name
+    for t, login in family.user_sessions(
+        family.host_moments(0, 2, roles=("jump", "app", "build", "db"), busy=("jump",))
+    ):
+        user = login.account
+        for image, command in t.rng.sample(_OWN_HISTORY, t.rng.randint(1, 2)):
+            text = command.format(user=user, word=t.rng.choice(_HISTORY_WORDS))
+            t.run(stage, login, image, text, after=(5, 120))
+
+
+def _root_history_review(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Administrators in a root shell looking back at what was run as root."""
+    stage = family.name
+    for t, root in family.root_sessions(
+        family.host_moments(0, 1, roles=("jump", "app", "db", "web"), busy=("jump",))
+    ):
+        for image, command in t.rng.sample(_ROOT_HISTORY, t.rng.randint(1, 2)):
+            text = command.format(word=t.rng.choice(_HISTORY_WORDS))
+            t.run(stage, root, image, text, after=(5, 120))
+
+
+def _history_permissions(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Configuration management keeping history files private and append-only."""
+    stage = family.name
+    for t, root in family.root_sessions(
+        family.host_moments(0, 1, busy=("jump",), share=0.6), user="azureuser"
+    ):
+        module = ansible(t, root, stage, "command")
+        host = root.host
+        for user in t.rng.sample(host.admin_users, min(2, len(host.admin_users))):
+            image, command = t.rng.choice(
+                (
+                    ("/usr/bin/chmod", "chmod 0600 /home/{user}/.bash_history"),
+                    ("/usr/bin/chattr", "chattr +a /home/{user}/.bash_history"),
+                    ("/usr/bin/chown", "chown {user}:{user} /home/{user}/.bash_history"),
+                    ("/usr/bin/touch", "touch /home/{user}/.bash_history"),
                 )
-                t.run("history_permissions", module, image, command.format(user=user))
-        timelines.append(t)
-    return timelines
+            )
+            t.run(stage, module, image, command.format(user=user))
 
 
-def _key_lookalikes(ctx: SimContext) -> list[Timeline]:
-    timelines = []
-    # People creating, listing and using their own SSH keys.
-    for host in _hosts("jump", "app", "build"):
-        t = _family(ctx, "ssh_key_setup", host)
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 2):
-            t.at(moment)
-            user = t.rng.choice(host.admin_users)
-            login = user_session(t, user, "ssh_key_setup")
-            for image, command in t.rng.sample(_OWN_KEYS, t.rng.randint(1, 3)):
-                text = command.format(user=user, target=t.rng.choice(_TARGETS))
-                t.run("ssh_key_setup", login, image, text, after=(5, 90))
-        timelines.append(t)
-    # CI jobs installing a deploy key, using it and removing it.
-    for host in _hosts("build"):
-        t = _family(ctx, "ci_deploy_keys", host)
-        for moment in _office_times(ctx, t, 1, 3):
-            t.at(moment)
-            worker = t.run(
-                "ci_deploy_keys",
-                t.daemon("runner"),
-                "/home/runner/actions-runner/bin/Runner.Worker",
-                f"/home/runner/actions-runner/bin/Runner.Worker spawnclient {t.rng.randrange(100, 200)} {t.rng.randrange(100, 200)}",
-                "runner",
-            )
-            step = t.run(
-                "ci_deploy_keys",
-                worker,
-                BASH,
-                f"/usr/bin/bash -e /home/runner/work/_temp/{guid(t.rng)}.sh",
-            )
-            key = f"/home/runner/.ssh/id_{t.rng.choice(('ed25519', 'rsa'))}"
-            t.run("ci_deploy_keys", step, "/usr/bin/install", f"install -m 600 /dev/null {key}")
-            t.run(
-                "ci_deploy_keys",
-                step,
-                "/usr/bin/ssh",
-                f"ssh -i {key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new "
-                f"deploy@{t.rng.choice(('10.1.1.4', '10.1.1.5', '10.1.2.4'))} "
-                "sudo systemctl restart portal",
-            )
-            if t.rng.random() < 0.7:
-                t.run("ci_deploy_keys", step, "/usr/bin/rm", f"rm -f {key}")
-        timelines.append(t)
-    # A root job auditing SSH host-key permissions.
+def _ssh_key_setup(ctx: SimContext, family: LookalikeFamily) -> None:
+    """People creating, listing and using their own SSH keys."""
+    stage = family.name
+    for t, login in family.user_sessions(
+        family.host_moments(0, 2, roles=("jump", "app", "build"), busy=("jump",))
+    ):
+        user = login.account
+        for image, command in t.rng.sample(_OWN_KEYS, t.rng.randint(1, 3)):
+            text = command.format(user=user, target=t.rng.choice(_TARGETS))
+            t.run(stage, login, image, text, after=(5, 90))
+
+
+def _ci_deploy_keys(ctx: SimContext, family: LookalikeFamily) -> None:
+    """CI jobs installing a deploy key, using it and removing it."""
+    stage = family.name
+    for host, moment in family.host_moments(1, 3, roles=("build",)):
+        t = family.on(host, moment)
+        step = ci_step(t, stage)
+        key = f"/home/runner/.ssh/id_{t.rng.choice(('ed25519', 'rsa'))}"
+        t.run(stage, step, "/usr/bin/install", f"install -m 600 /dev/null {key}")
+        t.run(
+            stage,
+            step,
+            "/usr/bin/ssh",
+            f"ssh -i {key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new "
+            f"deploy@{t.rng.choice(('10.1.1.4', '10.1.1.5', '10.1.2.4'))} "
+            "sudo systemctl restart portal",
+        )
+        if t.rng.random() < 0.7:
+            t.run(stage, step, "/usr/bin/rm", f"rm -f {key}")
+
+
+def _host_key_audit(ctx: SimContext, family: LookalikeFamily) -> None:
+    """A root job auditing SSH host-key permissions, nightly on some hosts."""
+    stage = family.name
     for host in LINUX_HOSTS:
-        t = _family(ctx, "host_key_audit", host)
-        if t.rng.random() < 0.4 and host.role != "jump":
-            timelines.append(t)
+        if family.rng.random() < 0.4 and host.role != "jump":
             continue
-        minute = t.rng.randrange(60)
+        minute = family.rng.randrange(60)
         for day in ctx.day_range():
-            t.at(ctx.day_start(day) + dt.timedelta(hours=t.rng.choice((3, 4, 5)), minutes=minute))
+            hour = family.rng.choice((3, 4, 5))
+            t = family.on(host, ctx.day_start(day) + dt.timedelta(hours=hour, minutes=minute))
             job = t.run(
-                "host_key_audit",
+                stage,
                 t.daemon("cron"),
                 SH,
                 "/bin/sh -c /usr/local/sbin/ssh-key-audit >> /var/log/ssh-key-audit.log 2>&1",
                 "root",
             )
-            script = t.run("host_key_audit", job, SH, "/bin/sh /usr/local/sbin/ssh-key-audit")
-            t.run(
-                "host_key_audit",
-                script,
-                "/usr/bin/find",
-                "find /etc/ssh -name ssh_host_*_key -perm /077",
-            )
+            script = t.run(stage, job, SH, "/bin/sh /usr/local/sbin/ssh-key-audit")
+            t.run(stage, script, "/usr/bin/find", "find /etc/ssh -name ssh_host_*_key -perm /077")
             kind = t.rng.choice(("ed25519", "ecdsa", "rsa"))
             t.run(
-                "host_key_audit",
+                stage,
                 script,
                 "/usr/bin/ssh-keygen",
                 f"ssh-keygen -lf /etc/ssh/ssh_host_{kind}_key.pub",
             )
-        timelines.append(t)
-    return timelines
 
 
-@lookalikes(
-    CAMPAIGN,
-    (
-        "own_history_search",
-        "root_history_review",
-        "history_permissions",
-        "ssh_key_setup",
-        "ci_deploy_keys",
-        "host_key_audit",
-    ),
-)
-def credential_hunting_lookalikes(ctx: SimContext) -> Stages:
-    return merge(*_history_lookalikes(ctx), *_key_lookalikes(ctx))
+_FAMILIES = {
+    "own_history_search": _own_history_search,
+    "root_history_review": _root_history_review,
+    "history_permissions": _history_permissions,
+    "ssh_key_setup": _ssh_key_setup,
+    "ci_deploy_keys": _ci_deploy_keys,
+    "host_key_audit": _host_key_audit,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)

@@ -30,17 +30,13 @@ from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext, guid
 from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
-)
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
 from pytest_ctirealm.telemetry.scenarios.linux.common import (
     BASH,
+    PYTHON,
     SH,
+    LookalikeFamily,
+    register_lookalikes,
     root_session,
     user_session,
     webshell,
@@ -49,7 +45,6 @@ from pytest_ctirealm.telemetry.scenarios.linux.common import (
 CAMPAIGN = "cron_abuse"
 SPOOL = "/var/spool/cron/crontabs"
 CRONTAB = "/usr/bin/crontab"
-PYTHON = "/usr/bin/python3.10"
 #: The web workers an operator lands in, per host role.
 _WORKERS = {"web": ("gunicorn", "node"), "app": ("java",)}
 #: Cron files Ubuntu's packages ship on the hosts (what a glob over /etc/cron.d finds).
@@ -323,57 +318,20 @@ def cron_abuse(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-class _Family:
-    """One look-alike family: a timeline per host, created when the family first acts
-    there, and occurrences spread over hosts and office hours."""
-
-    def __init__(self, ctx: SimContext, name: str) -> None:
-        self.ctx = ctx
-        self.name = name
-        self.rng = ctx.rng("lookalike", CAMPAIGN, name)
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            self.timelines[host.name] = Timeline(
-                self.ctx, f"lookalike/{CAMPAIGN}/{self.name}/{host.name}", host, moment
-            )
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-    def occurrences(
-        self, low: int, high: int, hosts: tuple[LinuxHost, ...] = LINUX_HOSTS, office: bool = True
-    ) -> list[tuple[LinuxHost, dt.datetime]]:
-        """Between *low* and *high* (host, instant) pairs in time order."""
-        out = []
-        for _ in range(self.rng.randint(low, high)):
-            day = self.rng.randrange(self.ctx.days)
-            moment = (
-                self.ctx.office_time(self.rng, day) if office else self.ctx.any_time(self.rng, day)
-            )
-            out.append((self.rng.choice(hosts), moment))
-        return sorted(out, key=lambda pair: pair[1])
-
-    def stages(self) -> Stages:
-        return merge(*self.timelines.values())
-
-
 def _service_account(host: LinuxHost) -> str:
     return "app" if host.role == "app" else "www-data" if host.role == "web" else "postgres"
 
 
-def _admin_cron_review(ctx: SimContext) -> Stages:
+def _admin_cron_review(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators look at schedules: their own table, the services' tables (with
     sudo), the system directories and systemd's timers."""
-    family = _Family(ctx, "admin_cron_review")
     own = (
         ("crontab -l", CRONTAB),
         ("systemctl list-timers --no-pager", "/usr/bin/systemctl"),
         ("ls -la /etc/cron.d", "/usr/bin/ls"),
         ("cat /etc/crontab", "/usr/bin/cat"),
     )
-    for host, moment in family.occurrences(3, 7):
+    for host, moment in family.moments(2, 3):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         if t.rng.random() < 0.5:
@@ -393,12 +351,10 @@ def _admin_cron_review(ctx: SimContext) -> Stages:
         )
         for command, image in t.rng.sample(commands, t.rng.randint(2, 3)):
             t.run("admin_cron_review", root, image, command, after=(5, 90))
-    return family.stages()
 
 
-def _crontab_backup(ctx: SimContext) -> Stages:
+def _crontab_backup(ctx: SimContext, family: LookalikeFamily) -> None:
     """A nightly root job saves every account's table and the system cron files."""
-    family = _Family(ctx, "crontab_backup")
     hosts = tuple(family.rng.sample(LINUX_HOSTS, family.rng.randint(2, 5)))
     for host in hosts:
         minute = family.rng.randrange(60)
@@ -437,12 +393,10 @@ def _crontab_backup(ctx: SimContext) -> Stages:
                 f"tar czf /var/backups/cron-config.tgz /etc/crontab /etc/cron.d {SPOOL}",
             )
             t.file("crontab_backup", tar, "FileCreated", "/var/backups/cron-config.tgz")
-    return family.stages()
 
 
-def _lynis_audit(ctx: SimContext) -> Stages:
+def _lynis_audit(ctx: SimContext, family: LookalikeFamily) -> None:
     """Lynis' scheduled audit reads the cron configuration among hundreds of checks."""
-    family = _Family(ctx, "lynis_audit")
     checks = (
         (f"/usr/bin/find {_CRON_DIRS} -type f -print", "/usr/bin/find"),
         ("/usr/bin/grep -v ^# /etc/crontab", "/usr/bin/grep"),
@@ -451,7 +405,7 @@ def _lynis_audit(ctx: SimContext) -> Stages:
         ("/usr/bin/stat -c %a /etc/crontab", "/usr/bin/stat"),
         ("/usr/bin/ls -ld /etc/cron.hourly /etc/cron.daily", "/usr/bin/ls"),
     )
-    for host, moment in family.occurrences(2, 4, office=False):
+    for host, moment in family.moments(1, 2, office=False):
         t = family.on(host, moment)
         sh = t.run(
             "lynis_audit",
@@ -466,7 +420,6 @@ def _lynis_audit(ctx: SimContext) -> Stages:
         )
         for command, image in t.rng.sample(checks, t.rng.randint(3, len(checks))):
             t.run("lynis_audit", lynis, image, command, after=(2, 40))
-    return family.stages()
 
 
 _ANSIBLE_CRON_FILES = (
@@ -483,14 +436,12 @@ def _ansible_tmp(t: Timeline) -> str:
     return "".join(t.rng.choice(string.ascii_lowercase + string.digits + "_") for _ in range(8))
 
 
-def _ansible_cron(ctx: SimContext) -> Stages:
+def _ansible_cron(ctx: SimContext, family: LookalikeFamily) -> None:
     """Ansible's cron module: reads the table, writes the new one to /tmp/crontabXXXXXXXX
     and loads it with crontab (as root, sometimes for a service account), or writes a
     file under /etc/cron.d when the play sets cron_file."""
-    family = _Family(ctx, "ansible_cron")
-    for host, moment in family.occurrences(4, 7):
-        t = family.on(host, moment)
-        root = root_session(t, "azureuser", stage="ansible_cron")
+    for t, root in family.root_sessions(family.moments(2, 4), user="azureuser"):
+        host = root.host
         module = t.run(
             "ansible_cron",
             root,
@@ -511,14 +462,12 @@ def _ansible_cron(ctx: SimContext) -> Stages:
         load = t.run("ansible_cron", module, CRONTAB, f"/usr/bin/crontab {user} {temporary}")
         _spool_write(t, "ansible_cron", load, account)
         t.file("ansible_cron", module, "FileDeleted", temporary)
-    return family.stages()
 
 
-def _admin_crontab_load(ctx: SimContext) -> Stages:
+def _admin_crontab_load(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators load tables they prepared: from their home directory, from a copy
     they uploaded to /tmp, or for a service account with sudo."""
-    family = _Family(ctx, "admin_crontab_load")
-    for host, moment in family.occurrences(3, 6):
+    for host, moment in family.moments(2, 3):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         form = t.rng.choice(("home", "tmp", "pipe", "service"))
@@ -548,14 +497,12 @@ def _admin_crontab_load(ctx: SimContext) -> Stages:
             load = t.run("admin_crontab_load", login, CRONTAB, "crontab -", after=(0, 0.01))
         _spool_write(t, "admin_crontab_load", load, user)
         t.run("admin_crontab_load", login, CRONTAB, "crontab -l", after=(2, 20))
-    return family.stages()
 
 
-def _crontab_edit(ctx: SimContext) -> Stages:
+def _crontab_edit(ctx: SimContext, family: LookalikeFamily) -> None:
     """`crontab -e`: crontab copies the table to /tmp/crontab.XXXXXX/crontab, runs the
     editor through /bin/sh, and writes the spool when the editor exits."""
-    family = _Family(ctx, "crontab_edit")
-    for host, moment in family.occurrences(2, 5):
+    for host, moment in family.moments(1, 3):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         shell = (
@@ -573,7 +520,6 @@ def _crontab_edit(ctx: SimContext) -> Stages:
         edit = t.run("crontab_edit", sh, editor[0], f"{editor[1]} {copy}", after=(0.1, 0.5))
         t.file("crontab_edit", edit, "FileModified", copy, after=(20, 240))
         _spool_write(t, "crontab_edit", crontab, account)
-    return family.stages()
 
 
 _PACKAGES = (
@@ -592,12 +538,9 @@ _PACKAGES = (
 )
 
 
-def _package_cron(ctx: SimContext) -> Stages:
+def _package_cron(ctx: SimContext, family: LookalikeFamily) -> None:
     """Packages installed by hand ship cron files; dpkg unpacks and renames them."""
-    family = _Family(ctx, "package_cron")
-    for host, moment in family.occurrences(2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage="package_cron")
+    for t, root in family.root_sessions(family.moments(1, 2)):
         package, files = t.rng.choice(_PACKAGES)
         apt = t.run("package_cron", root, "/usr/bin/apt-get", f"apt-get install -y {package}")
         dpkg = t.run(
@@ -610,37 +553,16 @@ def _package_cron(ctx: SimContext) -> Stages:
         for path in files:
             t.file("package_cron", dpkg, "FileCreated", f"{path}.dpkg-new")
             t.file("package_cron", dpkg, "FileRenamed", path, previous=f"{path}.dpkg-new")
-    return family.stages()
 
 
-def _merge_stages(*parts: Stages) -> Stages:
-    out: Stages = {}
-    for part in parts:
-        for stage, tables in part.items():
-            for table, rows in tables.items():
-                out.setdefault(stage, {}).setdefault(table, []).extend(rows)
-    return out
+_FAMILIES = {
+    "admin_cron_review": _admin_cron_review,
+    "crontab_backup": _crontab_backup,
+    "lynis_audit": _lynis_audit,
+    "ansible_cron": _ansible_cron,
+    "admin_crontab_load": _admin_crontab_load,
+    "crontab_edit": _crontab_edit,
+    "package_cron": _package_cron,
+}
 
-
-@lookalikes(
-    CAMPAIGN,
-    (
-        "admin_cron_review",
-        "crontab_backup",
-        "lynis_audit",
-        "ansible_cron",
-        "admin_crontab_load",
-        "crontab_edit",
-        "package_cron",
-    ),
-)
-def cron_abuse_lookalikes(ctx: SimContext) -> Stages:
-    return _merge_stages(
-        _admin_cron_review(ctx),
-        _crontab_backup(ctx),
-        _lynis_audit(ctx),
-        _ansible_cron(ctx),
-        _admin_crontab_load(ctx),
-        _crontab_edit(ctx),
-        _package_cron(ctx),
-    )
+register_lookalikes(CAMPAIGN, _FAMILIES)

@@ -20,21 +20,17 @@ log rotations; AppArmor profile maintenance.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    BASH,
+    SH,
+    LookalikeFamily,
+    register_lookalikes,
+    root_session,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session
 
 CAMPAIGN = "defense_evasion"
 
@@ -164,37 +160,6 @@ def defense_evasion(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-def _occasions(
-    ctx: SimContext, family: str, low: int, high: int, roles: tuple[str, ...] | None = None
-) -> list[tuple[LinuxHost, dt.datetime]]:
-    """Between *low* and *high* office-hour moments of *family*, each on a host (of one of
-    *roles*), in time order."""
-    rng = ctx.rng("lookalike", CAMPAIGN, family)
-    hosts = [h for h in LINUX_HOSTS if roles is None or h.role in roles]
-    count = rng.randint(low, high)
-    moments = [
-        (rng.choice(hosts), ctx.office_time(rng, rng.randrange(ctx.days))) for _ in range(count)
-    ]
-    return sorted(moments, key=lambda pair: pair[1])
-
-
-class _Family:
-    """The timelines of one look-alike family, one per host."""
-
-    def __init__(self, ctx: SimContext, family: str) -> None:
-        self.ctx = ctx
-        self.family = family
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            name = f"lookalike/{CAMPAIGN}/{self.family}/{host.name}"
-            self.timelines[host.name] = Timeline(self.ctx, name, host, self.ctx.start)
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-
 _MAINTENANCE = (
     ("systemctl restart mdatp", _SYSTEMCTL),
     ("systemctl status mdatp --no-pager", _SYSTEMCTL),
@@ -209,24 +174,20 @@ _MAINTENANCE = (
 )
 
 
-def _agent_maintenance(ctx: SimContext, family: _Family) -> None:
+def _agent_maintenance(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators troubleshoot Defender: restarts, health checks, protection turned
     back on, exclusions for busy data directories."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
         for command, image in t.rng.sample(_MAINTENANCE, t.rng.randint(2, 4)):
             t.run(stage, root, image, command, after=(10, 90))
 
 
-def _package_upgrades(ctx: SimContext, family: _Family) -> None:
+def _package_upgrades(ctx: SimContext, family: LookalikeFamily) -> None:
     """Upgrades of Defender and auditd: the maintainer scripts stop the service before
     unpacking and start it afterwards."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 1, 3):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 1)):
         package = t.rng.choice(("mdatp", "auditd", "mdatp"))
         version = "101.24082.0004" if package == "mdatp" else "1:3.0.7-1ubuntu5"
         get = t.run(stage, root, "/usr/bin/apt-get", f"apt-get install --only-upgrade -y {package}")
@@ -271,12 +232,10 @@ _UFW_RULES = (
 )
 
 
-def _firewall_changes(ctx: SimContext, family: _Family) -> None:
+def _firewall_changes(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators open and close ports and read the rules."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
         for command in t.rng.sample(_UFW_RULES, t.rng.randint(2, 3)):
             t.run(stage, root, "/usr/sbin/ufw", command, after=(10, 60))
         if t.rng.random() < 0.5:
@@ -293,13 +252,11 @@ _DOCKER_CHAINS = (
 )
 
 
-def _docker_chains(ctx: SimContext, family: _Family) -> None:
+def _docker_chains(ctx: SimContext, family: LookalikeFamily) -> None:
     """Docker restarted on the build and application hosts rebuilds its iptables chains:
     it flushes and deletes its own chains."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 1, 3, ("build", "app")):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 1, roles=("build", "app"))):
         t.run(stage, root, _SYSTEMCTL, "systemctl restart docker")
         dockerd = t.run(
             stage,
@@ -313,9 +270,9 @@ def _docker_chains(ctx: SimContext, family: _Family) -> None:
             t.run(stage, dockerd, "/usr/sbin/iptables", command, after=(0.05, 0.5))
 
 
-def _audit_maintenance(ctx: SimContext, family: _Family) -> None:
+def _audit_maintenance(ctx: SimContext, family: LookalikeFamily) -> None:
     """The audit rules reloaded after a change, the log rotated, the daemon restarted."""
-    stage = family.family
+    stage = family.name
     commands = (
         ("augenrules --load", "/usr/sbin/augenrules"),
         ("auditctl -l", "/usr/sbin/auditctl"),
@@ -325,17 +282,15 @@ def _audit_maintenance(ctx: SimContext, family: _Family) -> None:
         ("systemctl status auditd --no-pager", _SYSTEMCTL),
         ("aureport --summary", "/usr/sbin/aureport"),
     )
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    for t, root in family.root_sessions(family.moments(1, 2)):
         for command, image in t.rng.sample(commands, t.rng.randint(2, 3)):
             t.run(stage, root, image, command, after=(10, 60))
 
 
-def _apparmor_profiles(ctx: SimContext, family: _Family) -> None:
+def _apparmor_profiles(ctx: SimContext, family: LookalikeFamily) -> None:
     """AppArmor profiles reloaded and checked after nginx and postgres configuration
     changes."""
-    stage = family.family
+    stage = family.name
     commands = (
         ("aa-status", "/usr/sbin/aa-status"),
         ("apparmor_parser -r /etc/apparmor.d/usr.sbin.nginx", "/usr/sbin/apparmor_parser"),
@@ -343,9 +298,7 @@ def _apparmor_profiles(ctx: SimContext, family: _Family) -> None:
         ("aa-enforce /etc/apparmor.d/usr.sbin.nginx", "/usr/sbin/aa-enforce"),
         ("systemctl status apparmor --no-pager", _SYSTEMCTL),
     )
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    for t, root in family.root_sessions(family.moments(1, 2)):
         for command, image in t.rng.sample(commands, t.rng.randint(2, 3)):
             t.run(stage, root, image, command, after=(10, 60))
 
@@ -359,12 +312,4 @@ _FAMILIES = {
     "apparmor_profiles": _apparmor_profiles,
 }
 
-
-@lookalikes(CAMPAIGN, tuple(_FAMILIES))
-def defense_evasion_lookalikes(ctx: SimContext) -> Stages:
-    timelines: list[Timeline] = []
-    for name, make in _FAMILIES.items():
-        family = _Family(ctx, name)
-        make(ctx, family)
-        timelines.extend(family.timelines.values())
-    return merge(*timelines)
+register_lookalikes(CAMPAIGN, _FAMILIES)

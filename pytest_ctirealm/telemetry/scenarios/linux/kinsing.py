@@ -33,20 +33,22 @@ import random
 
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    BASH,
+    PYTHON,
+    SH,
+    LookalikeFamily,
+    http_url,
+    linux_hosts,
+    register_lookalikes,
+    root_session,
+    webshell,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session, webshell
 
 CAMPAIGN = "kinsing_web_compromise"
-PYTHON = "/usr/bin/python3.10"
 
 #: Where loaders and miners are written: world-writable directories, the socket
 #: directories X11 and ICE keep there, and hidden directories made to look like them.
@@ -132,10 +134,6 @@ _COMPETITORS = (
 )
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _OPTION_STYLES = ("short", "long_eq", "long_space")
-
-
-def _url(ip: str, port: int, path: str) -> str:
-    return f"http://{ip}/{path}" if port == 80 else f"http://{ip}:{port}/{path}"
 
 
 def _fetch(tool: str, url: str, path: str) -> tuple[str, str, str]:
@@ -248,7 +246,7 @@ def kinsing_web_compromise(ctx: SimContext) -> Stages:
     port = instance.port("download_port", _HTTP_PORTS)
     loader_dir = instance.pick("loader_dir", _DIRECTORIES[:5])
     loader = f"{loader_dir}/." + instance.name_like("loader_name", _LOADER_LOCAL, ("", "", ".sh"))
-    url = _url(server, port, instance.pick("loader_remote", _LOADER_REMOTE))
+    url = http_url(server, port, instance.pick("loader_remote", _LOADER_REMOTE))
     typed, fetch, fetch_image = _fetch(
         instance.pick("loader_client", ("curl", "curl_silent", "wget", "busybox", "python")),
         url,
@@ -278,7 +276,7 @@ def kinsing_web_compromise(ctx: SimContext) -> Stages:
     # ... fetches the miner (from the same server or a second one) and starts it.
     miner = f"{miner_dir}/{instance.pick('miner_name', _MINER_NAMES)}"
     second = instance.attacker_ip("payload_ip") if instance.chance(0.5) else server
-    miner_url = _url(second, port, instance.pick("miner_remote", _MINER_REMOTE))
+    miner_url = http_url(second, port, instance.pick("miner_remote", _MINER_REMOTE))
     _, fetch, fetch_image = _fetch(
         instance.pick("miner_client", ("curl", "wget", "wget_short", "busybox", "python")),
         miner_url,
@@ -302,56 +300,20 @@ def kinsing_web_compromise(ctx: SimContext) -> Stages:
 
 # -- look-alikes ---------------------------------------------------------------------------
 
-WEB_HOSTS = tuple(h for h in LINUX_HOSTS if h.role in ("web", "app"))
+WEB_HOSTS = linux_hosts("web", "app")
 _WORKERS = {"web": ("gunicorn", "node"), "app": ("java",)}
-
-
-class _Family:
-    """The timelines of one look-alike family, one per host it touches."""
-
-    def __init__(self, ctx: SimContext, family: str) -> None:
-        self.ctx = ctx
-        self.family = family
-        self.rng = ctx.rng("lookalike", CAMPAIGN, family)
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            self.timelines[host.name] = Timeline(
-                self.ctx, f"lookalike/{CAMPAIGN}/{self.family}/{host.name}", host, self.ctx.start
-            )
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-    def times(self, low: int, high: int, office: bool = True) -> list[dt.datetime]:
-        """Between *low* and *high* instants on each day of the window (office hours, or
-        any time), in order: the volume grows with the window."""
-        moments = [
-            self.ctx.office_time(self.rng, day) if office else self.ctx.any_time(self.rng, day)
-            for day in self.ctx.day_range()
-            for _ in range(self.rng.randint(low, high))
-        ]
-        # Keep a margin before the window closes so that a burst stays whole.
-        latest = self.ctx.end - dt.timedelta(minutes=10)
-        return sorted(min(m, latest) for m in moments)
-
-    def timelines_list(self) -> list[Timeline]:
-        return list(self.timelines.values())
 
 
 def _web_worker(t: Timeline, rng: random.Random) -> Process:
     return t.daemon(rng.choice(_WORKERS[t.state.host.role]))
 
 
-def _media_processing(ctx: SimContext) -> list[Timeline]:
+def _media_processing(ctx: SimContext, family: LookalikeFamily) -> None:
     """Web workers shell out to document and media tools that work in /tmp."""
-    f = _Family(ctx, "web_media_processing")
-    for moment in f.times(2, 6):
-        host = f.rng.choice(WEB_HOSTS)
-        t = f.on(host, moment)
-        job = f"{f.rng.getrandbits(40):010x}"
-        work = f"/tmp/{f.rng.choice(('upload', 'convert', 'render', 'import'))}-{job}"
+    for host, moment in family.moments(2, 6, hosts=WEB_HOSTS):
+        t = family.on(host, moment)
+        job = f"{family.rng.getrandbits(40):010x}"
+        work = f"/tmp/{family.rng.choice(('upload', 'convert', 'render', 'import'))}-{job}"
         tools = (
             (
                 f"ffmpeg -nostdin -y -i {work}.mov -vf scale=1280:-2 -c:v libx264 {work}.mp4",
@@ -370,10 +332,9 @@ def _media_processing(ctx: SimContext) -> list[Timeline]:
             (f"exiftool -all= -overwrite_original {work}.jpg", "/usr/bin/exiftool"),
             (f"tar xzf {work}.tar.gz -C {work}", "/usr/bin/tar"),
         )
-        command, image = f.rng.choice(tools)
-        sh = t.run("web_media_processing", _web_worker(t, f.rng), SH, f"sh -c {command}")
+        command, image = family.rng.choice(tools)
+        sh = t.run("web_media_processing", _web_worker(t, family.rng), SH, f"sh -c {command}")
         t.run("web_media_processing", sh, image, command)
-    return f.timelines_list()
 
 
 _REMOTE_CONTENT = (
@@ -390,29 +351,28 @@ _REMOTE_CONTENT = (
 )
 
 
-def _remote_fetch(ctx: SimContext) -> list[Timeline]:
+def _remote_fetch(ctx: SimContext, family: LookalikeFamily) -> None:
     """The web apps fetch remote content into /tmp with curl or wget: avatars, exchange
     rates, signing keys, and exports from the internal API by private address."""
-    f = _Family(ctx, "web_remote_fetch")
-    for moment in f.times(2, 5):
-        host = f.rng.choice(WEB_HOSTS)
-        t = f.on(host, moment)
-        url, path = f.rng.choice(_REMOTE_CONTENT)
-        values = {"md5": f"{f.rng.getrandbits(128):032x}", "id": str(f.rng.randrange(10**5, 10**7))}
+    for host, moment in family.moments(2, 5, hosts=WEB_HOSTS):
+        t = family.on(host, moment)
+        url, path = family.rng.choice(_REMOTE_CONTENT)
+        values = {
+            "md5": f"{family.rng.getrandbits(128):032x}",
+            "id": str(family.rng.randrange(10**5, 10**7)),
+        }
         url, path = url.format(**values), path.format(**values)
-        if f.rng.random() < 0.5:
+        if family.rng.random() < 0.5:
             command, image = f"curl -fsSL --max-time 15 -o {path} {url}", "/usr/bin/curl"
         else:
             command, image = f"wget -q -T 15 -O {path} {url}", "/usr/bin/wget"
-        sh = t.run("web_remote_fetch", _web_worker(t, f.rng), SH, f"sh -c {command}")
+        sh = t.run("web_remote_fetch", _web_worker(t, family.rng), SH, f"sh -c {command}")
         client = t.run("web_remote_fetch", sh, image, command)
         t.file("web_remote_fetch", client, "FileCreated", path, after=(0.2, 3))
-    return f.timelines_list()
 
 
-def _tmp_housekeeping(ctx: SimContext) -> list[Timeline]:
+def _tmp_housekeeping(ctx: SimContext, family: LookalikeFamily) -> None:
     """The apps' cron jobs clean up /tmp and tighten permissions on exports."""
-    f = _Family(ctx, "web_tmp_housekeeping")
     jobs = (
         ("find /tmp -maxdepth 1 -name upload-* -mmin +120 -delete", "/usr/bin/find"),
         ("find /tmp -maxdepth 1 -name invoice-*.pdf -mmin +240 -delete", "/usr/bin/find"),
@@ -422,22 +382,22 @@ def _tmp_housekeeping(ctx: SimContext) -> list[Timeline]:
         ("chmod 640 /var/tmp/attachment-index.json", "/usr/bin/chmod"),
         ("du -sh /tmp/upload-cache", "/usr/bin/du"),
     )
-    hosts = f.rng.sample(WEB_HOSTS, f.rng.randint(2, len(WEB_HOSTS)))
+    hosts = family.rng.sample(WEB_HOSTS, family.rng.randint(2, len(WEB_HOSTS)))
     for host in hosts:
-        picked = f.rng.sample(jobs, 2)
+        picked = family.rng.sample(jobs, 2)
         for day in ctx.day_range():
-            for hour in sorted(f.rng.sample(range(24), f.rng.randint(1, 3))):
-                t = f.on(
+            for hour in sorted(family.rng.sample(range(24), family.rng.randint(1, 3))):
+                t = family.on(
                     host,
-                    ctx.day_start(day) + dt.timedelta(hours=hour, minutes=f.rng.choice((5, 35))),
+                    ctx.day_start(day)
+                    + dt.timedelta(hours=hour, minutes=family.rng.choice((5, 35))),
                 )
-                command, image = f.rng.choice(picked)
+                command, image = family.rng.choice(picked)
                 account = "app" if host.role == "app" else "www-data"
                 sh = t.run(
                     "web_tmp_housekeeping", t.daemon("cron"), SH, f"/bin/sh -c {command}", account
                 )
                 t.run("web_tmp_housekeeping", sh, image, command)
-    return f.timelines_list()
 
 
 _VENDOR_DOWNLOADS = (
@@ -467,15 +427,11 @@ _VENDOR_DOWNLOADS = (
 )
 
 
-def _admin_downloads(ctx: SimContext) -> list[Timeline]:
+def _admin_downloads(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators download installers and tools from vendor sites into /tmp."""
-    f = _Family(ctx, "admin_downloads")
-    for moment in f.times(2, 3):
-        host = f.rng.choice(LINUX_HOSTS)
-        t = f.on(host, moment)
-        root = root_session(t, f.rng.choice(host.admin_users), stage="admin_downloads")
-        url, path = f.rng.choice(_VENDOR_DOWNLOADS)
-        if f.rng.random() < 0.5:
+    for t, root in family.root_sessions(family.moments(2, 3)):
+        url, path = family.rng.choice(_VENDOR_DOWNLOADS)
+        if family.rng.random() < 0.5:
             command, image = f"curl -fsSL -o {path} {url}", "/usr/bin/curl"
         else:
             command, image = f"wget -q {url} -O {path}", "/usr/bin/wget"
@@ -486,7 +442,6 @@ def _admin_downloads(ctx: SimContext) -> list[Timeline]:
         elif path.endswith((".tar.gz", ".zip")):
             verb = "unzip -o" if path.endswith(".zip") else "tar xzf"
             t.run("admin_downloads", root, f"/usr/bin/{verb.split()[0]}", f"{verb} {path}")
-    return f.timelines_list()
 
 
 _MIRROR = (
@@ -498,17 +453,15 @@ _MIRROR = (
 )
 
 
-def _mirror_fetch(ctx: SimContext) -> list[Timeline]:
+def _mirror_fetch(ctx: SimContext, family: LookalikeFamily) -> None:
     """Hosts fetch artefacts from the internal mirror and the build host by private
     address (a deploy script from cron, or an administrator)."""
-    f = _Family(ctx, "internal_mirror_fetch")
-    for moment in f.times(2, 4, office=False):
-        host = f.rng.choice(LINUX_HOSTS)
-        t = f.on(host, moment)
-        url = f.rng.choice(_MIRROR).format(sha=f"{f.rng.getrandbits(28):07x}")
-        directory = f.rng.choice(("/tmp", "/var/tmp", "/tmp/deploy"))
+    for host, moment in family.moments(2, 4, office=False):
+        t = family.on(host, moment)
+        url = family.rng.choice(_MIRROR).format(sha=f"{family.rng.getrandbits(28):07x}")
+        directory = family.rng.choice(("/tmp", "/var/tmp", "/tmp/deploy"))
         path = f"{directory}/{url.rsplit('/', 1)[-1]}"
-        if f.rng.random() < 0.5:
+        if family.rng.random() < 0.5:
             parent = t.run(
                 "internal_mirror_fetch",
                 t.daemon("cron"),
@@ -517,14 +470,15 @@ def _mirror_fetch(ctx: SimContext) -> list[Timeline]:
                 "root",
             )
         else:
-            parent = root_session(t, f.rng.choice(host.admin_users), stage="internal_mirror_fetch")
-        if f.rng.random() < 0.5:
+            parent = root_session(
+                t, family.rng.choice(host.admin_users), stage="internal_mirror_fetch"
+            )
+        if family.rng.random() < 0.5:
             command, image = f"curl -fsS -o {path} {url}", "/usr/bin/curl"
         else:
             command, image = f"wget -q -O {path} {url}", "/usr/bin/wget"
         client = t.run("internal_mirror_fetch", parent, image, command)
         t.file("internal_mirror_fetch", client, "FileCreated", path, after=(0.5, 6))
-    return f.timelines_list()
 
 
 _HUNTS = (
@@ -543,17 +497,16 @@ _HUNTS = (
 )
 
 
-def _miner_hunting(ctx: SimContext) -> list[Timeline]:
+def _miner_hunting(ctx: SimContext, family: LookalikeFamily) -> None:
     """The security team's sweep for miners (a cron script on some hosts), and
     administrators hunting by hand after an advisory."""
-    f = _Family(ctx, "miner_hunting")
-    swept = f.rng.sample(LINUX_HOSTS, f.rng.randint(2, 4))
+    swept = family.rng.sample(LINUX_HOSTS, family.rng.randint(2, 4))
     for host in swept:
         for day in ctx.day_range():
             moment = ctx.day_start(day) + dt.timedelta(
-                hours=f.rng.choice((2, 3, 4)), minutes=f.rng.randrange(60)
+                hours=family.rng.choice((2, 3, 4)), minutes=family.rng.randrange(60)
             )
-            t = f.on(host, moment)
+            t = family.on(host, moment)
             sweep = t.run(
                 "miner_hunting",
                 t.daemon("cron"),
@@ -563,13 +516,9 @@ def _miner_hunting(ctx: SimContext) -> list[Timeline]:
             )
             for command, image in _HUNTS[:3]:
                 t.run("miner_hunting", sweep, image, command)
-    for moment in f.times(1, 2):
-        host = f.rng.choice(LINUX_HOSTS)
-        t = f.on(host, moment)
-        root = root_session(t, f.rng.choice(host.admin_users), stage="miner_hunting")
-        for command, image in f.rng.sample(_HUNTS, 3):
+    for t, root in family.root_sessions(family.moments(1, 2)):
+        for command, image in family.rng.sample(_HUNTS, 3):
             t.run("miner_hunting", root, image, command, after=(5, 60))
-    return f.timelines_list()
 
 
 _BLOCKS = (
@@ -588,17 +537,12 @@ _BLOCKS = (
 )
 
 
-def _pool_blocklist(ctx: SimContext) -> list[Timeline]:
+def _pool_blocklist(ctx: SimContext, family: LookalikeFamily) -> None:
     """The network team blocks mining pools and stratum ports on the servers and checks
     that the pool names resolve to the sinkhole."""
-    f = _Family(ctx, "pool_blocklist")
-    for moment in f.times(1, 2):
-        host = f.rng.choice(LINUX_HOSTS)
-        t = f.on(host, moment)
-        root = root_session(t, f.rng.choice(host.admin_users), stage="pool_blocklist")
-        for command, image in f.rng.sample(_BLOCKS, f.rng.randint(2, 4)):
+    for t, root in family.root_sessions(family.moments(1, 2)):
+        for command, image in family.rng.sample(_BLOCKS, family.rng.randint(2, 4)):
             t.run("pool_blocklist", root, image, command, after=(5, 60))
-    return f.timelines_list()
 
 
 _CLIENTS = (
@@ -622,47 +566,29 @@ _CLIENTS = (
 )
 
 
-def _connection_options(ctx: SimContext) -> list[Timeline]:
+def _connection_options(ctx: SimContext, family: LookalikeFamily) -> None:
     """Everyday clients started with host, port, user and password options, as a
     miner's pool options are."""
-    f = _Family(ctx, "connection_options")
-    for moment in f.times(2, 3):
-        host = f.rng.choice(LINUX_HOSTS)
-        t = f.on(host, moment)
-        user = f.rng.choice(host.admin_users)
+    for host, moment in family.moments(2, 3):
+        t = family.on(host, moment)
+        user = family.rng.choice(host.admin_users)
         sshd = t.run(
             "connection_options", t.daemon("sshd"), "/usr/sbin/sshd", f"sshd: {user} [priv]", "root"
         )
         login = t.run("connection_options", sshd, BASH, "-bash", user, cwd=f"/home/{user}")
-        for command, image in f.rng.sample(_CLIENTS, f.rng.randint(1, 3)):
+        for command, image in family.rng.sample(_CLIENTS, family.rng.randint(1, 3)):
             t.run("connection_options", login, image, command, after=(5, 120))
-    return f.timelines_list()
 
 
-@lookalikes(
-    CAMPAIGN,
-    (
-        "web_media_processing",
-        "web_remote_fetch",
-        "web_tmp_housekeeping",
-        "admin_downloads",
-        "internal_mirror_fetch",
-        "miner_hunting",
-        "pool_blocklist",
-        "connection_options",
-    ),
-)
-def kinsing_lookalikes(ctx: SimContext) -> Stages:
-    timelines: list[Timeline] = []
-    for family in (
-        _media_processing,
-        _remote_fetch,
-        _tmp_housekeeping,
-        _admin_downloads,
-        _mirror_fetch,
-        _miner_hunting,
-        _pool_blocklist,
-        _connection_options,
-    ):
-        timelines.extend(family(ctx))
-    return merge(*timelines)
+_FAMILIES = {
+    "web_media_processing": _media_processing,
+    "web_remote_fetch": _remote_fetch,
+    "web_tmp_housekeeping": _tmp_housekeeping,
+    "admin_downloads": _admin_downloads,
+    "internal_mirror_fetch": _mirror_fetch,
+    "miner_hunting": _miner_hunting,
+    "pool_blocklist": _pool_blocklist,
+    "connection_options": _connection_options,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)

@@ -23,21 +23,20 @@ and people searching their own.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.environment import LinuxHost
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    BASH,
+    SH,
+    LookalikeFamily,
+    ansible,
+    register_lookalikes,
+    root_session,
+    user_session,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session, user_session
 
 CAMPAIGN = "log_wiper"
 
@@ -289,42 +288,9 @@ _SERVICE_HISTORIES = {
 }
 
 
-def _occasions(
-    ctx: SimContext, family: str, low: int, high: int, roles: tuple[str, ...] | None = None
-) -> list[tuple[LinuxHost, dt.datetime]]:
-    """Between *low* and *high* office-hour moments of *family*, each on a host (of one of
-    *roles*), in time order."""
-    rng = ctx.rng("lookalike", CAMPAIGN, family)
-    hosts = [h for h in LINUX_HOSTS if roles is None or h.role in roles]
-    count = rng.randint(low, high)
-    moments = [
-        (rng.choice(hosts), ctx.office_time(rng, rng.randrange(ctx.days))) for _ in range(count)
-    ]
-    return sorted(moments, key=lambda pair: pair[1])
-
-
-class _Family:
-    """The timelines of one look-alike family, one per host."""
-
-    def __init__(self, ctx: SimContext, family: str) -> None:
-        self.ctx = ctx
-        self.family = family
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            name = f"lookalike/{CAMPAIGN}/{self.family}/{host.name}"
-            self.timelines[host.name] = Timeline(self.ctx, name, host, self.ctx.start)
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-
-def _swap_file(ctx: SimContext, family: _Family) -> None:
+def _swap_file(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators add swap with dd (fallocate is not safe on every filesystem)."""
-    for host, moment in _occasions(ctx, family.family, 1, 3):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage="swap_file")
+    for t, root in family.root_sessions(family.moments(1, 1)):
         path = t.rng.choice(_SWAP_FILES)
         size = t.rng.choice((1024, 2048, 4096, 8192))
         unit = t.rng.choice(("bs=1M count={}", "bs=1024 count={}k"))
@@ -340,11 +306,10 @@ def _swap_file(ctx: SimContext, family: _Family) -> None:
             t.file("swap_file", tee, "FileModified", "/etc/fstab")
 
 
-def _disk_benchmark(ctx: SimContext, family: _Family) -> None:
+def _disk_benchmark(ctx: SimContext, family: LookalikeFamily) -> None:
     """Quick write and read throughput tests with dd before and after disk changes."""
-    for host, moment in _occasions(ctx, family.family, 1, 3):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage="disk_benchmark")
+    for t, root in family.root_sessions(family.moments(1, 1)):
+        host = root.host
         target = t.rng.choice(_BENCH_TARGETS[host.role])
         for _ in range(t.rng.randint(1, 3)):
             source = t.rng.choice(("/dev/zero", "/dev/zero", "/dev/urandom"))
@@ -367,9 +332,9 @@ def _disk_benchmark(ctx: SimContext, family: _Family) -> None:
         t.run("disk_benchmark", root, "/usr/bin/rm", f"rm -f {target}", after=(5, 30))
 
 
-def _secret_shredding(ctx: SimContext, family: _Family) -> None:
+def _secret_shredding(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators destroy key and credential files they no longer need."""
-    for host, moment in _occasions(ctx, family.family, 2, 4):
+    for host, moment in family.moments(1, 2):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         as_root = t.rng.random() < 0.5
@@ -386,19 +351,12 @@ def _secret_shredding(ctx: SimContext, family: _Family) -> None:
             t.run("secret_shredding", shell, "/usr/bin/shred", f"shred {flags} {path}")
 
 
-def _random_key_files(ctx: SimContext, family: _Family) -> None:
+def _random_key_files(ctx: SimContext, family: LookalikeFamily) -> None:
     """Configuration management makes random keys with dd (TLS session tickets, backup
     and disk encryption keys)."""
-    for host, moment in _occasions(ctx, family.family, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, "azureuser", stage="random_key_files")
+    for t, root in family.root_sessions(family.moments(1, 2), user="azureuser"):
         path, size = t.rng.choice(_KEY_FILES)
-        runner = t.run(
-            "random_key_files",
-            root,
-            "/usr/bin/python3.10",
-            f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_command.py",
-        )
+        runner = ansible(t, root, "random_key_files", "command")
         dd = t.run(
             "random_key_files",
             runner,
@@ -409,11 +367,10 @@ def _random_key_files(ctx: SimContext, family: _Family) -> None:
         t.run("random_key_files", runner, "/usr/bin/chmod", f"chmod 600 {path}")
 
 
-def _app_log_truncation(ctx: SimContext, family: _Family) -> None:
+def _app_log_truncation(ctx: SimContext, family: LookalikeFamily) -> None:
     """Operators empty runaway application logs and force a rotation."""
-    for host, moment in _occasions(ctx, family.family, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage="app_log_truncation")
+    for t, root in family.root_sessions(family.moments(1, 2)):
+        host = root.host
         for log in t.rng.sample(_APP_LOGS[host.role], 1):
             how = t.rng.random()
             if how < 0.5:
@@ -436,12 +393,10 @@ def _app_log_truncation(ctx: SimContext, family: _Family) -> None:
         )
 
 
-def _own_history_cleanup(ctx: SimContext, family: _Family) -> None:
+def _own_history_cleanup(ctx: SimContext, family: LookalikeFamily) -> None:
     """People clear their own history after typing a secret on the command line."""
-    for host, moment in _occasions(ctx, family.family, 2, 4):
-        t = family.on(host, moment)
-        user = t.rng.choice(host.admin_users)
-        login = user_session(t, user, "own_history_cleanup")
+    for t, login in family.user_sessions(family.moments(1, 2)):
+        user = login.account
         history = t.rng.choice(
             (".bash_history", ".bash_history", ".psql_history", ".python_history")
         )
@@ -464,25 +419,20 @@ def _own_history_cleanup(ctx: SimContext, family: _Family) -> None:
         t.run("own_history_cleanup", login, "/usr/bin/ls", f"ls -la /home/{user}")
 
 
-def _service_account_history(ctx: SimContext, family: _Family) -> None:
+def _service_account_history(ctx: SimContext, family: LookalikeFamily) -> None:
     """Ansible's hardening role links service accounts' history files to /dev/null."""
-    for host, moment in _occasions(ctx, family.family, 1, 3, tuple(_SERVICE_HISTORIES)):
-        t = family.on(host, moment)
-        root = root_session(t, "azureuser", stage="service_account_history")
-        for path in _SERVICE_HISTORIES[host.role]:
-            runner = t.run(
-                "service_account_history",
-                root,
-                "/usr/bin/python3.10",
-                f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_command.py",
-            )
+    for t, root in family.root_sessions(
+        family.moments(1, 1, roles=tuple(_SERVICE_HISTORIES)), user="azureuser"
+    ):
+        for path in _SERVICE_HISTORIES[root.host.role]:
+            runner = ansible(t, root, "service_account_history", "command")
             t.run("service_account_history", runner, "/usr/bin/ln", f"ln -sfn /dev/null {path}")
 
 
-def _history_review(ctx: SimContext, family: _Family) -> None:
+def _history_review(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators review root's own history (and keep a copy) after a change, and
     people search their own history as themselves."""
-    for host, moment in _occasions(ctx, family.family, 2, 4):
+    for host, moment in family.moments(1, 2):
         t = family.on(host, moment)
         admin = t.rng.choice(host.admin_users)
         if t.rng.random() < 0.6:
@@ -515,12 +465,4 @@ _FAMILIES = {
     "history_review": _history_review,
 }
 
-
-@lookalikes(CAMPAIGN, tuple(_FAMILIES))
-def log_wiper_lookalikes(ctx: SimContext) -> Stages:
-    timelines: list[Timeline] = []
-    for name, make in _FAMILIES.items():
-        family = _Family(ctx, name)
-        make(ctx, family)
-        timelines.extend(family.timelines.values())
-    return merge(*timelines)
+register_lookalikes(CAMPAIGN, _FAMILIES)

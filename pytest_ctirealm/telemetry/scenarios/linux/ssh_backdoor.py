@@ -24,21 +24,19 @@ administrators with sudo rules; the Azure agent provisioning a user with its sud
 from __future__ import annotations
 
 import base64
-import datetime as dt
 
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    SH,
+    LookalikeFamily,
+    ansible,
+    register_lookalikes,
+    root_session,
+    user_session,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import SH, root_session, user_session
 
 CAMPAIGN = "ssh_backdoor"
 
@@ -311,46 +309,6 @@ def ssh_backdoor(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-def _occasions(
-    ctx: SimContext, family: str, low: int, high: int, roles: tuple[str, ...] | None = None
-) -> list[tuple[LinuxHost, dt.datetime]]:
-    """Between *low* and *high* office-hour moments of *family*, each on a host (of one of
-    *roles*), in time order."""
-    rng = ctx.rng("lookalike", CAMPAIGN, family)
-    hosts = [h for h in LINUX_HOSTS if roles is None or h.role in roles]
-    count = rng.randint(low, high)
-    moments = [
-        (rng.choice(hosts), ctx.office_time(rng, rng.randrange(ctx.days))) for _ in range(count)
-    ]
-    return sorted(moments, key=lambda pair: pair[1])
-
-
-class _Family:
-    """The timelines of one look-alike family, one per host."""
-
-    def __init__(self, ctx: SimContext, family: str) -> None:
-        self.ctx = ctx
-        self.family = family
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            name = f"lookalike/{CAMPAIGN}/{self.family}/{host.name}"
-            self.timelines[host.name] = Timeline(self.ctx, name, host, self.ctx.start)
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-
-def _ansible(t: Timeline, parent: Process, stage: str, module: str) -> Process:
-    return t.run(
-        stage,
-        parent,
-        "/usr/bin/python3.10",
-        f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_{module}.py",
-    )
-
-
 def _public_key(t: Timeline, comment: str) -> str:
     kind = t.rng.choice(("ssh-ed25519", "ssh-rsa"))
     prefix, length = _KEY_TYPES[kind]
@@ -359,11 +317,11 @@ def _public_key(t: Timeline, comment: str) -> str:
     )
 
 
-def _user_key_install(ctx: SimContext, family: _Family) -> None:
+def _user_key_install(ctx: SimContext, family: LookalikeFamily) -> None:
     """Engineers add a new laptop's key to their own account; an administrator installs
     a colleague's key as root."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
+    stage = family.name
+    for host, moment in family.moments(1, 2):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         path = f"/home/{user}/.ssh/authorized_keys"
@@ -383,15 +341,14 @@ def _user_key_install(ctx: SimContext, family: _Family) -> None:
         t.run(stage, writer.parent or writer, "/usr/bin/chmod", f"chmod 600 {path}", after=(1, 9))
 
 
-def _ansible_authorized_key(ctx: SimContext, family: _Family) -> None:
+def _ansible_authorized_key(ctx: SimContext, family: LookalikeFamily) -> None:
     """Ansible's authorized_key module: the backup server's pull key for root on the
     database server, and the admins' keys everywhere (written to a temporary file in the
     directory, then moved into place)."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, "azureuser", stage=stage)
-        module = _ansible(t, root, stage, "authorized_key")
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2), user="azureuser"):
+        host = root.host
+        module = ansible(t, root, stage, "authorized_key")
         home = "/root" if host.role == "db" or t.rng.random() < 0.4 else "/home/azureuser"
         temp = f"{home}/.ssh/.ansible_tmp{t.rng.getrandbits(32):08x}authorized_keys"
         t.file(stage, module, "FileCreated", temp)
@@ -409,12 +366,10 @@ _AUDIT = (
 )
 
 
-def _key_audit(ctx: SimContext, family: _Family) -> None:
+def _key_audit(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators and the compliance job read root's key files."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
         for image, command in t.rng.sample(_AUDIT, t.rng.randint(2, 4)):
             t.run(stage, root, image, command, after=(5, 60))
         if t.rng.random() < 0.4:
@@ -422,7 +377,7 @@ def _key_audit(ctx: SimContext, family: _Family) -> None:
                 stage,
                 root,
                 SH,
-                f"sh -c cat /root/.ssh/authorized_keys > /var/tmp/keys-{moment:%Y%m%d}.txt",
+                f"sh -c cat /root/.ssh/authorized_keys > /var/tmp/keys-{t.now:%Y%m%d}.txt",
             )
 
 
@@ -435,12 +390,10 @@ _IMMUTABLE = (
 )
 
 
-def _immutable_files(ctx: SimContext, family: _Family) -> None:
+def _immutable_files(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators pin files against overwrites (resolv.conf against DHCP) with chattr."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
         path = t.rng.choice(_IMMUTABLE)
         t.run(stage, root, "/usr/bin/lsattr", f"lsattr {path}", after=(5, 30))
         if t.rng.random() < 0.5:
@@ -459,12 +412,10 @@ _SERVICE_USERS = (
 )
 
 
-def _service_accounts(ctx: SimContext, family: _Family) -> None:
+def _service_accounts(ctx: SimContext, family: LookalikeFamily) -> None:
     """System accounts for new services, with no login and no rights."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
         name = t.rng.choice(_SERVICE_USERS)
         if t.rng.random() < 0.5:
             adder = t.run(
@@ -488,12 +439,11 @@ def _service_accounts(ctx: SimContext, family: _Family) -> None:
 _ORDINARY_GROUPS = ("docker", "adm", "systemd-journal", "www-data", "ssl-cert", "postgres")
 
 
-def _group_membership(ctx: SimContext, family: _Family) -> None:
+def _group_membership(ctx: SimContext, family: LookalikeFamily) -> None:
     """People added to ordinary groups (log reading, docker, the web content group)."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 2)):
+        host = root.host
         user = t.rng.choice((*host.admin_users, "runner", "app"))
         group = t.rng.choice(_ORDINARY_GROUPS)
         how = t.rng.random()
@@ -510,20 +460,18 @@ def _group_membership(ctx: SimContext, family: _Family) -> None:
 _TEAMS = ("platform-admins", "dba", "sre-oncall", "deploy")
 
 
-def _ansible_onboarding(ctx: SimContext, family: _Family) -> None:
+def _ansible_onboarding(ctx: SimContext, family: LookalikeFamily) -> None:
     """Ansible onboards an administrator: the user module runs usermod with the sudo
     group, and a validated sudo rule for the team is copied into /etc/sudoers.d."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 1, 3):
-        t = family.on(host, moment)
-        root = root_session(t, "azureuser", stage=stage)
+    stage = family.name
+    for t, root in family.root_sessions(family.moments(1, 1), user="azureuser"):
         person = t.rng.choice(("sofia.jansen", "liam.devries", "raj.patel", "alice.smith"))
-        user = _ansible(t, root, stage, "user")
+        user = ansible(t, root, stage, "user")
         usermod = t.run(
             stage, user, "/usr/sbin/usermod", f"/usr/sbin/usermod -a -G sudo,adm {person}"
         )
         t.file(stage, usermod, "FileModified", "/etc/group")
-        copy = _ansible(t, root, stage, "copy")
+        copy = ansible(t, root, stage, "copy")
         team = t.rng.choice(_TEAMS)
         temp = f"/etc/sudoers.d/.ansible_tmp{t.rng.getrandbits(32):08x}{team}"
         t.file(stage, copy, "FileCreated", temp)
@@ -531,11 +479,11 @@ def _ansible_onboarding(ctx: SimContext, family: _Family) -> None:
         t.file(stage, copy, "FileRenamed", f"/etc/sudoers.d/{team}", previous=temp)
 
 
-def _azure_user_provisioning(ctx: SimContext, family: _Family) -> None:
+def _azure_user_provisioning(ctx: SimContext, family: LookalikeFamily) -> None:
     """The VMAccess extension (a password or key reset from the portal) creates the user
     and writes the agent's sudo rule for it."""
-    stage = family.family
-    for host, moment in _occasions(ctx, stage, 1, 3):
+    stage = family.name
+    for host, moment in family.moments(1, 1):
         t = family.on(host, moment)
         handler = t.run(
             stage,
@@ -551,9 +499,9 @@ def _azure_user_provisioning(ctx: SimContext, family: _Family) -> None:
         t.file(stage, handler, "FileModified", f"/home/{user}/.ssh/authorized_keys")
 
 
-def _sudo_audit(ctx: SimContext, family: _Family) -> None:
+def _sudo_audit(ctx: SimContext, family: LookalikeFamily) -> None:
     """Security reviews of who may sudo."""
-    stage = family.family
+    stage = family.name
     commands = (
         ("/usr/bin/grep", "grep -rn NOPASSWD /etc/sudoers /etc/sudoers.d"),
         ("/usr/bin/cat", "cat /etc/sudoers.d/90-cloud-init-users"),
@@ -563,9 +511,7 @@ def _sudo_audit(ctx: SimContext, family: _Family) -> None:
         ("/usr/bin/sudo", "sudo -l -U azureuser"),
         ("/usr/bin/lastlog", "lastlog -b 0 -t 30"),
     )
-    for host, moment in _occasions(ctx, stage, 2, 4):
-        t = family.on(host, moment)
-        root = root_session(t, t.rng.choice(host.admin_users), stage=stage)
+    for t, root in family.root_sessions(family.moments(1, 2)):
         for image, command in t.rng.sample(commands, t.rng.randint(2, 4)):
             t.run(stage, root, image, command, after=(5, 60))
 
@@ -582,12 +528,4 @@ _FAMILIES = {
     "sudo_audit": _sudo_audit,
 }
 
-
-@lookalikes(CAMPAIGN, tuple(_FAMILIES))
-def ssh_backdoor_lookalikes(ctx: SimContext) -> Stages:
-    timelines: list[Timeline] = []
-    for name, make in _FAMILIES.items():
-        family = _Family(ctx, name)
-        make(ctx, family)
-        timelines.extend(family.timelines.values())
-    return merge(*timelines)
+register_lookalikes(CAMPAIGN, _FAMILIES)

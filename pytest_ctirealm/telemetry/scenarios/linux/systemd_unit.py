@@ -30,20 +30,20 @@ import datetime as dt
 
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    BASH,
+    PYTHON,
+    LookalikeFamily,
+    http_url,
+    register_lookalikes,
+    root_session,
+    user_session,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, root_session, user_session
 
 CAMPAIGN = "systemd_persistence"
-PYTHON = "/usr/bin/python3.10"
 SYSTEMCTL = "/usr/bin/systemctl"
 
 #: Hidden staging directories that pass for the system's own.
@@ -117,10 +117,6 @@ def _program(base: str) -> str:
     if base.startswith("dbus-org.freedesktop."):
         return base.removeprefix("dbus-org.freedesktop.") + "d"
     return base
-
-
-def _url(ip: str, port: int, path: str) -> str:
-    return f"http://{ip}/{path}" if port == 80 else f"http://{ip}:{port}/{path}"
 
 
 def _download(tool: str, url: str, path: str) -> tuple[str, str]:
@@ -199,14 +195,14 @@ def systemd_persistence(ctx: SimContext) -> Stages:
     program = _program(base)
     remotes = instance.sample("remote_paths", _REMOTE, 3)
     staged_program = f"{staging}/{program}"
-    command, image = _download(tool, _url(server, port, remotes[0]), staged_program)
+    command, image = _download(tool, http_url(server, port, remotes[0]), staged_program)
     client = t.run("unit_fetch", shell, image, command, after=(5, 60))
     size = instance.between(40_000, 2_400_000)
     t.file("unit_staged_file", client, "FileCreated", staged_program, size=size, after=(0.5, 4))
     unit_size = instance.between(180, 420)
     if method != "direct-download":
         for remote, name in zip(remotes[1:], units, strict=True):
-            command, image = _download(tool, _url(server, port, remote), f"{staging}/{name}")
+            command, image = _download(tool, http_url(server, port, remote), f"{staging}/{name}")
             client = t.run("unit_fetch", shell, image, command, after=(2, 30))
             t.file("unit_staged_file", client, "FileCreated", f"{staging}/{name}", size=unit_size)
 
@@ -242,7 +238,7 @@ def systemd_persistence(ctx: SimContext) -> Stages:
         elif method == "shell-redirect":
             writer = t.run("unit_copy", shell, BASH, f"bash -c cat {source} > {path}")
         else:
-            command, image = _download(tool, _url(server, port, remote), path)
+            command, image = _download(tool, http_url(server, port, remote), path)
             writer = t.run("unit_copy", shell, image, command)
         t.file("unit_file", writer, action, path, previous=previous, size=unit_size)
 
@@ -334,48 +330,16 @@ _UPSTREAM_UNITS = (
 )
 
 
-class _Family:
-    """The timelines of one look-alike family, one per host it touches."""
-
-    def __init__(self, ctx: SimContext, family: str) -> None:
-        self.ctx = ctx
-        self.family = family
-        self.rng = ctx.rng("lookalike", CAMPAIGN, family)
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            self.timelines[host.name] = Timeline(
-                self.ctx, f"lookalike/{CAMPAIGN}/{self.family}/{host.name}", host, self.ctx.start
-            )
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-    def times(self, low: int, high: int) -> list[dt.datetime]:
-        """Between *low* and *high* office-hour instants on each day of the window, in
-        order: the volume grows with the window."""
-        latest = self.ctx.end - dt.timedelta(minutes=15)
-        moments = (
-            self.ctx.office_time(self.rng, day)
-            for day in self.ctx.day_range()
-            for _ in range(self.rng.randint(low, high))
-        )
-        return sorted(min(m, latest) for m in moments)
-
-
-def _admin_units(ctx: SimContext) -> list[Timeline]:
+def _admin_units(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators install and edit the company's own units."""
-    f = _Family(ctx, "admin_unit_install")
-    for moment in f.times(2, 3):
-        host = f.rng.choice(LINUX_HOSTS)
-        t = f.on(host, moment)
-        user = f.rng.choice(host.admin_users)
+    for host, moment in family.moments(2, 3):
+        t = family.on(host, moment)
+        user = family.rng.choice(host.admin_users)
         root = root_session(t, user, stage="admin_unit_install")
-        name = f.rng.choice(_OWN_UNITS)
+        name = family.rng.choice(_OWN_UNITS)
         suffix = ".timer" if name in ("pg-backup", "blob-sync", "cache-warmer") else ".service"
         path = f"/etc/systemd/system/{name}{suffix}"
-        how = f.rng.choice(("cp", "install", "mv", "tee", "vim", "edit"))
+        how = family.rng.choice(("cp", "install", "mv", "tee", "vim", "edit"))
         previous = None
         action = "FileCreated"
         if how == "cp":
@@ -405,24 +369,22 @@ def _admin_units(ctx: SimContext) -> list[Timeline]:
                 "admin_unit_install", root, SYSTEMCTL, f"systemctl edit --full {name}{suffix}"
             )
             action = "FileRenamed"
-            previous = f"/etc/systemd/system/.#{name}{suffix}{f.rng.getrandbits(64):016x}"
+            previous = f"/etc/systemd/system/.#{name}{suffix}{family.rng.getrandbits(64):016x}"
         t.file("admin_unit_install", writer, action, path, previous=previous, after=(3, 60))
         t.run("admin_unit_install", root, SYSTEMCTL, "systemctl daemon-reload", after=(2, 20))
         t.run(
             "admin_unit_install",
             root,
             SYSTEMCTL,
-            f"systemctl {f.rng.choice(('enable --now', 'restart'))} {name}{suffix}",
+            f"systemctl {family.rng.choice(('enable --now', 'restart'))} {name}{suffix}",
         )
-    return list(f.timelines.values())
 
 
-def _ansible_units(ctx: SimContext) -> list[Timeline]:
+def _ansible_units(ctx: SimContext, family: LookalikeFamily) -> None:
     """Ansible templates units onto the servers from its remote temporary directory."""
-    f = _Family(ctx, "config_management_units")
-    for moment in f.times(1, 1):
-        for host in f.rng.sample(LINUX_HOSTS, f.rng.randint(2, 4)):
-            t = f.on(host, moment + dt.timedelta(seconds=f.rng.uniform(0, 90)))
+    for moment in family.times(1, 1):
+        for host in family.rng.sample(LINUX_HOSTS, family.rng.randint(2, 4)):
+            t = family.on(host, moment + dt.timedelta(seconds=family.rng.uniform(0, 90)))
             sshd = t.run(
                 "config_management_units",
                 t.daemon("sshd"),
@@ -430,15 +392,15 @@ def _ansible_units(ctx: SimContext) -> list[Timeline]:
                 "sshd: azureuser [priv]",
                 "root",
             )
-            for name in f.rng.sample(_OWN_UNITS, f.rng.randint(1, 2)):
-                stamp = f"{moment.timestamp():.2f}-{f.rng.randrange(1000, 99999)}-{f.rng.randrange(10**13, 10**14)}"
-                module = f.rng.choice(("AnsiballZ_template.py", "AnsiballZ_copy.py"))
+            for name in family.rng.sample(_OWN_UNITS, family.rng.randint(1, 2)):
+                stamp = f"{moment.timestamp():.2f}-{family.rng.randrange(1000, 99999)}-{family.rng.randrange(10**13, 10**14)}"
+                module = family.rng.choice(("AnsiballZ_template.py", "AnsiballZ_copy.py"))
                 script = f"/home/azureuser/.ansible/tmp/ansible-tmp-{stamp}/{module}"
                 become = t.run(
                     "config_management_units",
                     sshd,
                     "/usr/bin/sudo",
-                    f"sudo -H -S -n -u root /bin/sh -c echo BECOME-SUCCESS-{f.rng.getrandbits(80):020x} ; /usr/bin/python3 {script}",
+                    f"sudo -H -S -n -u root /bin/sh -c echo BECOME-SUCCESS-{family.rng.getrandbits(80):020x} ; /usr/bin/python3 {script}",
                     "root",
                     after=(2, 10),
                 )
@@ -455,23 +417,21 @@ def _ansible_units(ctx: SimContext) -> list[Timeline]:
                     writer,
                     "FileRenamed",
                     path,
-                    previous=f"/etc/systemd/system/.ansible_tmp{f.rng.getrandbits(32):08x}{name}.service",
+                    previous=f"/etc/systemd/system/.ansible_tmp{family.rng.getrandbits(32):08x}{name}.service",
                 )
-    return list(f.timelines.values())
 
 
-def _snap_units(ctx: SimContext) -> list[Timeline]:
+def _snap_units(ctx: SimContext, family: LookalikeFamily) -> None:
     """snapd refreshes snaps and rewrites their mount and service units (it restarts
     itself on a host's first refresh in the window, after refreshing its own snap)."""
-    f = _Family(ctx, "snap_units")
-    hosts = f.rng.sample(LINUX_HOSTS, f.rng.randint(2, 5))
+    hosts = family.rng.sample(LINUX_HOSTS, family.rng.randint(2, 5))
     for host in hosts:
         snapd: Process | None = None
         for day in ctx.day_range():
             moment = ctx.day_start(day) + dt.timedelta(
-                hours=f.rng.randrange(0, 23), minutes=f.rng.randrange(60)
+                hours=family.rng.randrange(0, 23), minutes=family.rng.randrange(60)
             )
-            t = f.on(host, moment)
+            t = family.on(host, moment)
             if snapd is None:
                 snapd = t.run(
                     "snap_units",
@@ -480,8 +440,8 @@ def _snap_units(ctx: SimContext) -> list[Timeline]:
                     "/usr/lib/snapd/snapd",
                     "root",
                 )
-            snap, services = f.rng.choice(_SNAPS)
-            revision = f.rng.randrange(2000, 30000)
+            snap, services = family.rng.choice(_SNAPS)
+            revision = family.rng.randrange(2000, 30000)
             mount = f"/etc/systemd/system/snap-{snap}-{revision}.mount"
             t.file("snap_units", snapd, "FileCreated", mount, after=(5, 30))
             for service in services:
@@ -493,34 +453,28 @@ def _snap_units(ctx: SimContext) -> list[Timeline]:
                 f"systemctl --root / enable snap-{snap}-{revision}.mount",
             )
             t.run("snap_units", snapd, SYSTEMCTL, "systemctl daemon-reload")
-    return list(f.timelines.values())
 
 
-def _unit_downloads(ctx: SimContext) -> list[Timeline]:
+def _unit_downloads(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators pull published unit files straight into /etc/systemd/system: from
     GitHub, or from the internal mirror by its private address."""
-    f = _Family(ctx, "unit_downloads")
-    for moment in f.times(2, 3):
-        host = f.rng.choice(LINUX_HOSTS)
-        t = f.on(host, moment)
-        root: Process = root_session(t, f.rng.choice(host.admin_users), stage="unit_downloads")
-        url, name = f.rng.choice(_UPSTREAM_UNITS)
+    for t, root in family.root_sessions(family.moments(2, 3)):
+        url, name = family.rng.choice(_UPSTREAM_UNITS)
         path = f"/etc/systemd/system/{name}"
-        if f.rng.random() < 0.5:
+        if family.rng.random() < 0.5:
             command, image = f"curl -fsSL -o {path} {url}", "/usr/bin/curl"
         else:
             command, image = f"wget -q -O {path} {url}", "/usr/bin/wget"
         writer = t.run("unit_downloads", root, image, command, after=(10, 90))
         t.file("unit_downloads", writer, "FileCreated", path, after=(0.2, 2))
         t.run("unit_downloads", root, SYSTEMCTL, f"systemctl enable --now {name}", after=(5, 60))
-    return list(f.timelines.values())
 
 
-@lookalikes(
-    CAMPAIGN, ("admin_unit_install", "config_management_units", "snap_units", "unit_downloads")
-)
-def systemd_lookalikes(ctx: SimContext) -> Stages:
-    timelines: list[Timeline] = []
-    for family in (_admin_units, _ansible_units, _snap_units, _unit_downloads):
-        timelines.extend(family(ctx))
-    return merge(*timelines)
+_FAMILIES = {
+    "admin_unit_install": _admin_units,
+    "config_management_units": _ansible_units,
+    "snap_units": _snap_units,
+    "unit_downloads": _unit_downloads,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)

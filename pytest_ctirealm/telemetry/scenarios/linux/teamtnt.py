@@ -26,23 +26,25 @@ checking history settings (history).
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 from pytest_ctirealm.telemetry.campaign import Instance
-from pytest_ctirealm.telemetry.context import SimContext, guid
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.context import SimContext
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
+from pytest_ctirealm.telemetry.scenarios.linux.common import (
+    BASH,
+    PYTHON,
+    SH,
+    LookalikeFamily,
+    ansible,
+    ci_step,
+    linux_hosts,
+    register_lookalikes,
 )
-from pytest_ctirealm.telemetry.scenarios.linux.common import BASH, SH, root_session, user_session
 
 CAMPAIGN = "teamtnt_credential_theft"
-PYTHON = "/usr/bin/python3.10"
 IMDS = "http://169.254.169.254/metadata"
 
 #: Where the intruder can land: daemon -> (service account's home, working directory).
@@ -290,29 +292,11 @@ def teamtnt_credential_theft(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-def _office_times(ctx: SimContext, t: Timeline, low: int, high: int) -> list[dt.datetime]:
-    """Between *low* and *high* office-hour instants on each day of the window, in order
-    (the volume grows with the window)."""
-    return sorted(
-        ctx.office_time(t.rng, day)
-        for day in ctx.day_range()
-        for _ in range(t.rng.randint(low, high))
-    )
-
-
-def _family(ctx: SimContext, family: str, host: LinuxHost) -> Timeline:
-    return Timeline(ctx, f"lookalike/{CAMPAIGN}/{family}/{host.name}", host, ctx.start)
-
-
-def _hosts(*roles: str) -> list[LinuxHost]:
-    return [h for h in LINUX_HOSTS if h.role in roles]
-
-
-def _daily(ctx: SimContext, t: Timeline, hours: tuple[int, ...]) -> list[dt.datetime]:
+def _daily(ctx: SimContext, rng: random.Random, hours: tuple[int, ...]) -> list[dt.datetime]:
     """One instant in each of *hours* of every day, minutes fixed per host (a timer)."""
-    minute = t.rng.randrange(60)
+    minute = rng.randrange(60)
     return [
-        ctx.day_start(day) + dt.timedelta(hours=hour, minutes=minute, seconds=t.rng.uniform(0, 3))
+        ctx.day_start(day) + dt.timedelta(hours=hour, minutes=minute, seconds=rng.uniform(0, 3))
         for day in ctx.day_range()
         for hour in hours
     ]
@@ -364,65 +348,45 @@ def _home(user: str) -> str:
     return "/root" if user == "root" else f"/home/{user}"
 
 
-def _credential_lookalikes(ctx: SimContext) -> list[Timeline]:
-    timelines = []
-    # Administrators reading their own CLI configuration in SSH sessions.
-    for host in _hosts("jump", "app", "build"):
-        t = _family(ctx, "admin_cli_config", host)
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 2):
-            t.at(moment)
-            user = t.rng.choice(host.admin_users)
-            login = user_session(t, user, "admin_cli_config")
-            for image, command in t.rng.sample(_OWN_CONFIG, t.rng.randint(1, 3)):
-                t.run(
-                    "admin_cli_config",
-                    login,
-                    image,
-                    command.format(home=_home(user)),
-                    after=(5, 90),
-                )
-        timelines.append(t)
-    # CI jobs checking the runner's registry login and kube config.
-    for host in _hosts("build"):
-        t = _family(ctx, "ci_registry_auth", host)
-        for moment in _office_times(ctx, t, 2, 4):
-            t.at(moment)
-            worker = t.run(
-                "ci_registry_auth",
-                t.daemon("runner"),
-                "/home/runner/actions-runner/bin/Runner.Worker",
-                f"/home/runner/actions-runner/bin/Runner.Worker spawnclient {t.rng.randrange(100, 200)} {t.rng.randrange(100, 200)}",
-                "runner",
-            )
-            step = t.run(
-                "ci_registry_auth",
-                worker,
-                BASH,
-                f"/usr/bin/bash -e /home/runner/work/_temp/{guid(t.rng)}.sh",
-            )
-            for image, command in t.rng.sample(_RUNNER_CHECKS, t.rng.randint(1, 3)):
-                t.run("ci_registry_auth", step, image, command)
-        timelines.append(t)
-    # A root audit job checking credential-file permissions, on some hosts.
+def _admin_cli_config(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Administrators reading their own CLI configuration in SSH sessions."""
+    stage = family.name
+    for t, login in family.user_sessions(
+        family.host_moments(0, 2, roles=("jump", "app", "build"), busy=("jump",))
+    ):
+        user = login.account
+        for image, command in t.rng.sample(_OWN_CONFIG, t.rng.randint(1, 3)):
+            t.run(stage, login, image, command.format(home=_home(user)), after=(5, 90))
+
+
+def _ci_registry_auth(ctx: SimContext, family: LookalikeFamily) -> None:
+    """CI jobs checking the runner's registry login and kube config."""
+    stage = family.name
+    for host, moment in family.host_moments(2, 4, roles=("build",)):
+        t = family.on(host, moment)
+        step = ci_step(t, stage)
+        for image, command in t.rng.sample(_RUNNER_CHECKS, t.rng.randint(1, 3)):
+            t.run(stage, step, image, command)
+
+
+def _credential_audit(ctx: SimContext, family: LookalikeFamily) -> None:
+    """A root audit job checking credential-file permissions, on some hosts."""
+    stage = family.name
     for host in LINUX_HOSTS:
-        t = _family(ctx, "credential_audit", host)
-        if t.rng.random() < 0.5 and host.role != "build":
-            timelines.append(t)
+        if family.rng.random() < 0.5 and host.role != "build":
             continue
-        for moment in _daily(ctx, t, (t.rng.choice((2, 3, 4)),)):
-            t.at(moment)
+        for moment in _daily(ctx, family.rng, (family.rng.choice((2, 3, 4)),)):
+            t = family.on(host, moment)
             job = t.run(
-                "credential_audit",
+                stage,
                 t.daemon("cron"),
                 SH,
                 "/bin/sh -c /usr/local/sbin/cloud-cred-audit >> /var/log/cloud-cred-audit.log 2>&1",
                 "root",
             )
-            script = t.run("credential_audit", job, SH, "/bin/sh /usr/local/sbin/cloud-cred-audit")
+            script = t.run(stage, job, SH, "/bin/sh /usr/local/sbin/cloud-cred-audit")
             for image, command in t.rng.sample(_AUDIT_CHECKS, t.rng.randint(1, 3)):
-                t.run("credential_audit", script, image, command)
-        timelines.append(t)
-    return timelines
+                t.run(stage, script, image, command)
 
 
 def _token(resource: str, tool: str) -> tuple[str, str]:
@@ -432,70 +396,64 @@ def _token(resource: str, tool: str) -> tuple[str, str]:
     return "/usr/bin/curl", f"curl -s -H Metadata:true {url}"
 
 
-def _metadata_lookalikes(ctx: SimContext) -> list[Timeline]:
-    timelines = []
-    # Key Vault certificate sync on the web and app hosts that have it.
-    for host in _hosts("web", "app"):
-        t = _family(ctx, "keyvault_cert_sync", host)
-        if host.role == "app" and t.rng.random() < 0.5:
-            timelines.append(t)
+def _keyvault_cert_sync(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Key Vault certificate sync on the web and app hosts that have it."""
+    stage = family.name
+    for host in linux_hosts("web", "app"):
+        if host.role == "app" and family.rng.random() < 0.5:
             continue
-        hours = tuple(sorted(t.rng.sample(range(24), t.rng.randint(1, 3))))
-        for moment in _daily(ctx, t, hours):
-            t.at(moment)
+        hours = tuple(sorted(family.rng.sample(range(24), family.rng.randint(1, 3))))
+        for moment in _daily(ctx, family.rng, hours):
+            t = family.on(host, moment)
             script = t.run(
-                "keyvault_cert_sync",
-                t.daemon("cron"),
-                BASH,
-                "/bin/bash /usr/local/bin/kv-cert-sync.sh",
-                "root",
+                stage, t.daemon("cron"), BASH, "/bin/bash /usr/local/bin/kv-cert-sync.sh", "root"
             )
             image, command = _token("https://vault.azure.net", "curl")
-            t.run("keyvault_cert_sync", script, image, command)
+            t.run(stage, script, image, command)
             name = t.rng.choice(("portal-tls", "api-tls", "wildcard-contoso-com"))
             t.run(
-                "keyvault_cert_sync",
+                stage,
                 script,
                 "/usr/bin/curl",
                 f"curl -s -H @/run/kv-cert-sync/auth -o /run/kv-cert-sync/{name}.json "
                 f"https://kv-contoso-prod.vault.azure.net/secrets/{name}?api-version=7.4",
             )
-        timelines.append(t)
-    # Log shippers taking a storage token before uploading rotated logs.
+
+
+def _log_upload_token(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Log shippers taking a storage token before uploading rotated logs."""
+    stage = family.name
     for host in LINUX_HOSTS:
-        t = _family(ctx, "log_upload_token", host)
-        if t.rng.random() < 0.4:
-            timelines.append(t)
+        if family.rng.random() < 0.4:
             continue
-        tool = t.rng.choice(("curl", "wget"))
-        every = t.rng.choice((4, 6, 8))
-        for moment in _daily(ctx, t, tuple(range(t.rng.randrange(every), 24, every))):
-            t.at(moment)
+        tool = family.rng.choice(("curl", "wget"))
+        every = family.rng.choice((4, 6, 8))
+        hours = tuple(range(family.rng.randrange(every), 24, every))
+        for moment in _daily(ctx, family.rng, hours):
+            t = family.on(host, moment)
             script = t.run(
-                "log_upload_token",
-                t.daemon("cron"),
-                BASH,
-                "/bin/bash /opt/contoso/bin/ship-logs.sh",
-                "root",
+                stage, t.daemon("cron"), BASH, "/bin/bash /opt/contoso/bin/ship-logs.sh", "root"
             )
             image, command = _token("https://storage.azure.com/", tool)
-            t.run("log_upload_token", script, image, command)
+            t.run(stage, script, image, command)
             t.run(
-                "log_upload_token",
+                stage,
                 script,
                 "/usr/bin/curl",
                 "curl -s -X PUT -H x-ms-blob-type:BlockBlob -H @/run/ship-logs/auth -T "
                 f"/var/log/syslog.1 https://stcontosologs.blob.core.windows.net/{host.name}/syslog-{moment:%Y%m%d%H}",
             )
-        timelines.append(t)
-    # Scripts reading the instance's own metadata (scheduled events, VM size, tags).
+
+
+def _imds_instance_metadata(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Scripts reading the instance's own metadata (scheduled events, VM size, tags)."""
+    stage = family.name
     for host in LINUX_HOSTS:
-        t = _family(ctx, "imds_instance_metadata", host)
-        hours = tuple(sorted(t.rng.sample(range(24), t.rng.randint(2, 5))))
-        for moment in _daily(ctx, t, hours):
-            t.at(moment)
+        hours = tuple(sorted(family.rng.sample(range(24), family.rng.randint(2, 5))))
+        for moment in _daily(ctx, family.rng, hours):
+            t = family.on(host, moment)
             job = t.run(
-                "imds_instance_metadata",
+                stage,
                 t.daemon("cron"),
                 SH,
                 "/bin/sh -c /usr/local/bin/azure-metadata-facts > /var/lib/node_exporter/azure.prom",
@@ -509,95 +467,73 @@ def _metadata_lookalikes(ctx: SimContext) -> list[Timeline]:
                     "instance/compute/vmSize?api-version=2021-02-01&format=text",
                 )
             )
-            t.run(
-                "imds_instance_metadata",
-                job,
-                "/usr/bin/curl",
-                f"curl -s -m 5 -H Metadata:true {IMDS}/{path}",
-            )
-        timelines.append(t)
-    return timelines
+            t.run(stage, job, "/usr/bin/curl", f"curl -s -m 5 -H Metadata:true {IMDS}/{path}")
 
 
-def _history_lookalikes(ctx: SimContext) -> list[Timeline]:
-    timelines = []
-    # Administrators making their own history longer, timestamped or de-duplicated.
-    for host in _hosts("jump", "app", "db", "build"):
-        t = _family(ctx, "history_tuning", host)
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 1):
-            t.at(moment)
-            user = t.rng.choice(host.admin_users)
-            login = user_session(t, user, "history_tuning")
-            size = t.rng.choice((5000, 10000, 20000, 50000))
-            for image, command in t.rng.sample(_HISTORY_TUNING, t.rng.randint(1, 2)):
-                text = command.format(home=_home(user), size=size, big=size * 2)
-                t.run("history_tuning", login, image, text, after=(10, 120))
-        timelines.append(t)
-    # Configuration management rolling out the history policy (timestamps, read-only).
-    for host in LINUX_HOSTS:
-        t = _family(ctx, "history_hardening", host)
-        if t.rng.random() < 0.4 and host.role != "jump":
-            timelines.append(t)
-            continue
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 1):
-            t.at(moment)
-            root = root_session(t, "azureuser", stage="history_hardening")
-            module = t.run(
-                "history_hardening",
-                root,
-                PYTHON,
-                f"/usr/bin/python3 /root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}/AnsiballZ_command.py",
-            )
+def _history_tuning(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Administrators making their own history longer, timestamped or de-duplicated."""
+    stage = family.name
+    for t, login in family.user_sessions(
+        family.host_moments(0, 1, roles=("jump", "app", "db", "build"), busy=("jump",))
+    ):
+        user = login.account
+        size = t.rng.choice((5000, 10000, 20000, 50000))
+        for image, command in t.rng.sample(_HISTORY_TUNING, t.rng.randint(1, 2)):
+            text = command.format(home=_home(user), size=size, big=size * 2)
+            t.run(stage, login, image, text, after=(10, 120))
+
+
+def _history_hardening(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Configuration management rolling out the history policy (timestamps, read-only)."""
+    stage = family.name
+    for t, root in family.root_sessions(
+        family.host_moments(0, 1, busy=("jump",), share=0.6), user="azureuser"
+    ):
+        module = ansible(t, root, stage, "command")
+        t.run(
+            stage,
+            module,
+            "/usr/bin/grep",
+            "grep -q ^readonly HISTFILE /etc/profile.d/99-history.sh",
+        )
+        size = t.rng.choice((5000, 10000, 20000))
+        t.run(
+            stage,
+            module,
+            SH,
+            'sh -c printf \'export HISTTIMEFORMAT="%%F %%T "\\nHISTSIZE='
+            f"{size}\\nreadonly HISTFILE HISTSIZE HISTFILESIZE\\n' > /etc/profile.d/99-history.sh",
+        )
+        if t.rng.random() < 0.5:
             t.run(
-                "history_hardening",
+                stage,
                 module,
-                "/usr/bin/grep",
-                "grep -q ^readonly HISTFILE /etc/profile.d/99-history.sh",
+                "/usr/bin/sed",
+                f"sed -i s/^HISTSIZE=.*/HISTSIZE={size}/ /etc/skel/.bashrc",
             )
-            size = t.rng.choice((5000, 10000, 20000))
-            t.run(
-                "history_hardening",
-                module,
-                SH,
-                'sh -c printf \'export HISTTIMEFORMAT="%%F %%T "\\nHISTSIZE='
-                f"{size}\\nreadonly HISTFILE HISTSIZE HISTFILESIZE\\n' > /etc/profile.d/99-history.sh",
-            )
-            if t.rng.random() < 0.5:
-                t.run(
-                    "history_hardening",
-                    module,
-                    "/usr/bin/sed",
-                    f"sed -i s/^HISTSIZE=.*/HISTSIZE={size}/ /etc/skel/.bashrc",
-                )
-        timelines.append(t)
-    # Administrators checking what history settings are in force.
-    for host in _hosts("jump", "app", "db", "web"):
-        t = _family(ctx, "history_settings_check", host)
-        for moment in _office_times(ctx, t, 1 if host.role == "jump" else 0, 1):
-            t.at(moment)
-            user = t.rng.choice(host.admin_users)
-            login = user_session(t, user, "history_settings_check")
-            for image, command in t.rng.sample(_HISTORY_CHECKS, t.rng.randint(1, 2)):
-                t.run("history_settings_check", login, image, command.format(home=_home(user)))
-        timelines.append(t)
-    return timelines
 
 
-@lookalikes(
-    CAMPAIGN,
-    (
-        "admin_cli_config",
-        "ci_registry_auth",
-        "credential_audit",
-        "keyvault_cert_sync",
-        "log_upload_token",
-        "imds_instance_metadata",
-        "history_tuning",
-        "history_hardening",
-        "history_settings_check",
-    ),
-)
-def teamtnt_lookalikes(ctx: SimContext) -> Stages:
-    return merge(
-        *_credential_lookalikes(ctx), *_metadata_lookalikes(ctx), *_history_lookalikes(ctx)
-    )
+def _history_settings_check(ctx: SimContext, family: LookalikeFamily) -> None:
+    """Administrators checking what history settings are in force."""
+    stage = family.name
+    for t, login in family.user_sessions(
+        family.host_moments(0, 1, roles=("jump", "app", "db", "web"), busy=("jump",))
+    ):
+        user = login.account
+        for image, command in t.rng.sample(_HISTORY_CHECKS, t.rng.randint(1, 2)):
+            t.run(stage, login, image, command.format(home=_home(user)))
+
+
+_FAMILIES = {
+    "admin_cli_config": _admin_cli_config,
+    "ci_registry_auth": _ci_registry_auth,
+    "credential_audit": _credential_audit,
+    "keyvault_cert_sync": _keyvault_cert_sync,
+    "log_upload_token": _log_upload_token,
+    "imds_instance_metadata": _imds_instance_metadata,
+    "history_tuning": _history_tuning,
+    "history_hardening": _history_hardening,
+    "history_settings_check": _history_settings_check,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)

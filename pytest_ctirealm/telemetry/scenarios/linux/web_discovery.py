@@ -23,28 +23,23 @@ import datetime as dt
 
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
-)
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
 from pytest_ctirealm.telemetry.scenarios.linux.common import (
     BASH,
+    PYTHON,
     SH,
+    LookalikeFamily,
+    ci_step,
+    register_lookalikes,
     root_session,
-    user_session,
     webshell,
 )
 
 CAMPAIGN = "web_discovery"
 #: The web workers an operator lands in, per host role.
 _WORKERS = {"web": ("gunicorn", "node"), "app": ("java",)}
-PYTHON = "/usr/bin/python3.10"
 
 #: A command an operator types: the `sh -c` text, and the programs it starts.
 Command = tuple[str, list[tuple[str, str]]]
@@ -259,53 +254,6 @@ def web_discovery(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-class _Family:
-    """One look-alike family: a timeline per host, created when the family first acts
-    there, and occurrences spread over hosts and hours."""
-
-    def __init__(self, ctx: SimContext, name: str) -> None:
-        self.ctx = ctx
-        self.name = name
-        self.rng = ctx.rng("lookalike", CAMPAIGN, name)
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            self.timelines[host.name] = Timeline(
-                self.ctx, f"lookalike/{CAMPAIGN}/{self.name}/{host.name}", host, moment
-            )
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-    def occurrences(
-        self, low: int, high: int, hosts: tuple[LinuxHost, ...] = LINUX_HOSTS, office: bool = True
-    ) -> list[tuple[LinuxHost, dt.datetime]]:
-        out = []
-        for _ in range(self.rng.randint(low, high)):
-            day = self.rng.randrange(self.ctx.days)
-            moment = (
-                self.ctx.office_time(self.rng, day) if office else self.ctx.any_time(self.rng, day)
-            )
-            out.append((self.rng.choice(hosts), moment))
-        return sorted(out, key=lambda pair: pair[1])
-
-    def periodic(
-        self, hosts: tuple[LinuxHost, ...], every: dt.timedelta
-    ) -> list[tuple[LinuxHost, dt.datetime]]:
-        """A run every *every* on each of *hosts*, at a per-host offset."""
-        out = []
-        for host in hosts:
-            moment = self.ctx.start + every * self.rng.random()
-            while moment < self.ctx.end:
-                out.append((host, moment + dt.timedelta(seconds=self.rng.uniform(0, 2))))
-                moment += every
-        return sorted(out, key=lambda pair: pair[1])
-
-    def stages(self) -> Stages:
-        return merge(*self.timelines.values())
-
-
 _MDE_ADMIN = (
     ("mdatp health", "/usr/bin/mdatp", False),
     ("mdatp health --field real_time_protection_enabled", "/usr/bin/mdatp", False),
@@ -320,13 +268,9 @@ _MDE_ADMIN = (
 )
 
 
-def _mde_admin_checks(ctx: SimContext) -> Stages:
+def _mde_admin_checks(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators checking Defender and auditd after an alert or an upgrade."""
-    family = _Family(ctx, "mde_admin_checks")
-    for host, moment in family.occurrences(3, 6):
-        t = family.on(host, moment)
-        user = t.rng.choice(host.admin_users)
-        login = user_session(t, user, "mde_admin_checks")
+    for t, login in family.user_sessions(family.moments(2, 3)):
         for command, image, as_root in t.rng.sample(_MDE_ADMIN, t.rng.randint(2, 4)):
             if as_root:
                 sudo = t.run(
@@ -335,16 +279,14 @@ def _mde_admin_checks(ctx: SimContext) -> Stages:
                 t.run("mde_admin_checks", sudo, image, command, "root")
             else:
                 t.run("mde_admin_checks", login, image, command, after=(5, 90))
-    return family.stages()
 
 
 _MDE_EXTENSION = "/var/lib/waagent/Microsoft.Azure.AzureDefenderForServers.MDE.Linux-1.0.5.2"
 
 
-def _mde_extension(ctx: SimContext) -> Stages:
+def _mde_extension(ctx: SimContext, family: LookalikeFamily) -> None:
     """The Defender for Servers extension handler checks, every few hours, that the agent
     is installed, running and onboarded."""
-    family = _Family(ctx, "mde_extension")
     hosts = tuple(family.rng.sample(LINUX_HOSTS, family.rng.randint(2, 5)))
     every = dt.timedelta(hours=family.rng.choice((4, 6, 8)))
     probes = (
@@ -366,13 +308,11 @@ def _mde_extension(ctx: SimContext) -> Stages:
         )
         for command, image in t.rng.sample(probes, t.rng.randint(2, 4)):
             t.run("mde_extension", handler, image, command, after=(0.2, 3))
-    return family.stages()
 
 
-def _agent_metrics(ctx: SimContext) -> Stages:
+def _agent_metrics(ctx: SimContext, family: LookalikeFamily) -> None:
     """A Prometheus textfile collector, run by root's cron, reports whether the security
     agents are up."""
-    family = _Family(ctx, "agent_metrics")
     hosts = tuple(family.rng.sample(LINUX_HOSTS, family.rng.randint(1, 2)))
     every = dt.timedelta(minutes=family.rng.choice((60, 120, 180)))
     script = "/usr/local/lib/node-exporter/security-agents.sh"
@@ -402,13 +342,11 @@ def _agent_metrics(ctx: SimContext) -> Stages:
             "mdatp health --field real_time_protection_enabled",
             after=(0, 0.5),
         )
-    return family.stages()
 
 
-def _motd_sysinfo(ctx: SimContext) -> Stages:
+def _motd_sysinfo(ctx: SimContext, family: LookalikeFamily) -> None:
     """At each SSH login update-motd's header prints the kernel (uname -o, -r, -m)."""
-    family = _Family(ctx, "motd_sysinfo")
-    for host, moment in family.occurrences(3, 8):
+    for host, moment in family.moments(2, 4):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         sshd = t.run(
@@ -431,12 +369,10 @@ def _motd_sysinfo(ctx: SimContext) -> Stages:
         header = t.run("motd_sysinfo", parts, SH, "/bin/sh /etc/update-motd.d/00-header")
         for flag in ("-o", "-r", "-m"):
             t.run("motd_sysinfo", header, "/usr/bin/uname", f"uname {flag}", after=(0.001, 0.05))
-    return family.stages()
 
 
-def _inventory_job(ctx: SimContext) -> Stages:
+def _inventory_job(ctx: SimContext, family: LookalikeFamily) -> None:
     """A nightly CMDB inventory job (root's cron) records the hardware and the OS."""
-    family = _Family(ctx, "inventory_job")
     hosts = tuple(family.rng.sample(LINUX_HOSTS, family.rng.randint(2, 6)))
     minute = family.rng.randrange(60)
     commands = (
@@ -467,13 +403,10 @@ def _inventory_job(ctx: SimContext) -> Stages:
             for command, image in t.rng.sample(commands, t.rng.randint(3, len(commands))):
                 t.run("inventory_job", job, image, command, after=(0.05, 1))
             t.file("inventory_job", job, "FileModified", "/var/lib/cmdb/inventory.json")
-    return family.stages()
 
 
-def _ci_platform_probes(ctx: SimContext) -> Stages:
+def _ci_platform_probes(ctx: SimContext, family: LookalikeFamily) -> None:
     """CI jobs on the runner pick download URLs and parallelism from the platform."""
-    family = _Family(ctx, "ci_platform_probes")
-    build = tuple(h for h in LINUX_HOSTS if h.role == "build")
     probes = (
         ("uname -m", "/usr/bin/uname"),
         ("uname -s", "/usr/bin/uname"),
@@ -482,32 +415,16 @@ def _ci_platform_probes(ctx: SimContext) -> Stages:
         ("nproc", "/usr/bin/nproc"),
         ("cat /etc/os-release", "/usr/bin/cat"),
     )
-    for host, moment in family.occurrences(3, 8, hosts=build):
+    for host, moment in family.moments(2, 4, roles=("build",)):
         t = family.on(host, moment)
-        worker = t.run(
-            "ci_platform_probes",
-            t.daemon("runner"),
-            "/home/runner/actions-runner/bin/Runner.Worker",
-            f"/home/runner/actions-runner/bin/Runner.Worker spawnclient {t.rng.randrange(100, 200)} {t.rng.randrange(100, 200)}",
-        )
-        step = t.run(
-            "ci_platform_probes",
-            worker,
-            BASH,
-            f"/usr/bin/bash -e /home/runner/work/_temp/{t.rng.getrandbits(128):032x}.sh",
-            after=(2, 30),
-        )
+        step = ci_step(t, "ci_platform_probes")
         for command, image in t.rng.sample(probes, t.rng.randint(2, 4)):
             t.run("ci_platform_probes", step, image, command, after=(0.05, 2))
-    return family.stages()
 
 
-def _ansible_facts(ctx: SimContext) -> Stages:
+def _ansible_facts(ctx: SimContext, family: LookalikeFamily) -> None:
     """Ansible's fact gathering (setup) and its getent module, as root through sudo."""
-    family = _Family(ctx, "ansible_facts")
-    for host, moment in family.occurrences(3, 6):
-        t = family.on(host, moment)
-        root = root_session(t, "azureuser", stage="ansible_facts")
+    for t, root in family.root_sessions(family.moments(2, 3), user="azureuser"):
         tmp = f"/root/.ansible/tmp/ansible-tmp-{t.rng.randrange(10**9, 10**10)}.{t.rng.randrange(10**6)}"
         setup = t.run("ansible_facts", root, PYTHON, f"/usr/bin/python3 {tmp}/AnsiballZ_setup.py")
         t.run("ansible_facts", setup, "/usr/bin/lsb_release", "/usr/bin/lsb_release -a")
@@ -532,14 +449,12 @@ def _ansible_facts(ctx: SimContext) -> Stages:
                 "/usr/bin/getent",
                 f"/usr/bin/getent {t.rng.choice(('passwd', 'group', 'passwd'))}",
             )
-    return family.stages()
 
 
-def _access_review(ctx: SimContext) -> Stages:
+def _access_review(ctx: SimContext, family: LookalikeFamily) -> None:
     """The quarterly access review: an administrator lists accounts and last logins
     with sudo and saves the list to /tmp to copy it off."""
-    family = _Family(ctx, "access_review")
-    for host, moment in family.occurrences(3, 5):
+    for host, moment in family.moments(1, 3):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         root = root_session(t, user, stage="access_review")
@@ -563,12 +478,10 @@ def _access_review(ctx: SimContext) -> Stages:
             action = "FileCreated" if index == 0 else "FileModified"
             t.file("access_review", wrapper, action, out)
         t.run("access_review", root, "/usr/bin/chown", f"chown {user} {out}", after=(2, 20))
-    return family.stages()
 
 
-def _session_checks(ctx: SimContext) -> Stages:
+def _session_checks(ctx: SimContext, family: LookalikeFamily) -> None:
     """Before a restart, administrators check who is logged in and warn them."""
-    family = _Family(ctx, "session_checks")
     commands = (
         ("who", "/usr/bin/who"),
         ("w -s", "/usr/bin/w"),
@@ -576,9 +489,7 @@ def _session_checks(ctx: SimContext) -> Stages:
         ("who -u", "/usr/bin/who"),
         ("last -n 10 reboot", "/usr/bin/last"),
     )
-    for host, moment in family.occurrences(3, 6):
-        t = family.on(host, moment)
-        login = user_session(t, t.rng.choice(host.admin_users), "session_checks")
+    for t, login in family.user_sessions(family.moments(2, 3)):
         for command, image in t.rng.sample(commands, t.rng.randint(2, 3)):
             t.run("session_checks", login, image, command, after=(3, 40))
         t.run(
@@ -588,37 +499,18 @@ def _session_checks(ctx: SimContext) -> Stages:
             "wall Maintenance: this server restarts in 10 minutes",
             after=(5, 60),
         )
-    return family.stages()
 
 
-@lookalikes(
-    CAMPAIGN,
-    (
-        "mde_admin_checks",
-        "mde_extension",
-        "agent_metrics",
-        "motd_sysinfo",
-        "inventory_job",
-        "ci_platform_probes",
-        "ansible_facts",
-        "access_review",
-        "session_checks",
-    ),
-)
-def web_discovery_lookalikes(ctx: SimContext) -> Stages:
-    out: Stages = {}
-    for part in (
-        _mde_admin_checks(ctx),
-        _mde_extension(ctx),
-        _agent_metrics(ctx),
-        _motd_sysinfo(ctx),
-        _inventory_job(ctx),
-        _ci_platform_probes(ctx),
-        _ansible_facts(ctx),
-        _access_review(ctx),
-        _session_checks(ctx),
-    ):
-        for stage, tables in part.items():
-            for table, rows in tables.items():
-                out.setdefault(stage, {}).setdefault(table, []).extend(rows)
-    return out
+_FAMILIES = {
+    "mde_admin_checks": _mde_admin_checks,
+    "mde_extension": _mde_extension,
+    "agent_metrics": _agent_metrics,
+    "motd_sysinfo": _motd_sysinfo,
+    "inventory_job": _inventory_job,
+    "ci_platform_probes": _ci_platform_probes,
+    "ansible_facts": _ansible_facts,
+    "access_review": _access_review,
+    "session_checks": _session_checks,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)

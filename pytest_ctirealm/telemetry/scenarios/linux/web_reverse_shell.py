@@ -17,23 +17,17 @@ through shells, and administrators testing connectivity and forwarding ports wit
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
+from pytest_ctirealm.telemetry.environment import LINUX_HOSTS
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import (
-    Stages,
-    Timeline,
-    incident_start,
-    lookalikes,
-    merge,
-    scenario,
-)
+from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, incident_start, scenario
 from pytest_ctirealm.telemetry.scenarios.linux.common import (
     BASH,
+    PYTHON,
     SH,
+    LookalikeFamily,
+    register_lookalikes,
     root_session,
     user_session,
     webshell,
@@ -42,7 +36,6 @@ from pytest_ctirealm.telemetry.scenarios.linux.common import (
 CAMPAIGN = "web_reverse_shell"
 #: The web workers an operator lands in, per host role.
 _WORKERS = {"web": ("gunicorn", "node"), "app": ("java",)}
-PYTHON = "/usr/bin/python3.10"
 PERL = "/usr/bin/perl"
 _FORMS = (
     "dev_tcp",
@@ -167,51 +160,15 @@ def web_reverse_shell(ctx: SimContext) -> Stages:
 # -- look-alikes ---------------------------------------------------------------------------
 
 
-class _Family:
-    """One look-alike family: a timeline per host, created when the family first acts
-    there, and occurrences spread over hosts and hours."""
-
-    def __init__(self, ctx: SimContext, name: str) -> None:
-        self.ctx = ctx
-        self.name = name
-        self.rng = ctx.rng("lookalike", CAMPAIGN, name)
-        self.timelines: dict[str, Timeline] = {}
-
-    def on(self, host: LinuxHost, moment: dt.datetime) -> Timeline:
-        if host.name not in self.timelines:
-            self.timelines[host.name] = Timeline(
-                self.ctx, f"lookalike/{CAMPAIGN}/{self.name}/{host.name}", host, moment
-            )
-        t = self.timelines[host.name]
-        t.at(moment)
-        return t
-
-    def occurrences(
-        self, low: int, high: int, hosts: tuple[LinuxHost, ...] = LINUX_HOSTS, office: bool = True
-    ) -> list[tuple[LinuxHost, dt.datetime]]:
-        out = []
-        for _ in range(self.rng.randint(low, high)):
-            day = self.rng.randrange(self.ctx.days)
-            moment = (
-                self.ctx.office_time(self.rng, day) if office else self.ctx.any_time(self.rng, day)
-            )
-            out.append((self.rng.choice(hosts), moment))
-        return sorted(out, key=lambda pair: pair[1])
-
-    def stages(self) -> Stages:
-        return merge(*self.timelines.values())
-
-
 _APP_HOSTS = tuple(h for h in LINUX_HOSTS if h.role in _WORKERS)
 #: Internal dependencies the applications wait for: (address, port).
 _DEPENDENCIES = (("10.1.3.4", 5432), ("10.1.2.4", 8080), ("10.1.3.4", 6379), ("10.1.0.10", 3142))
 
 
-def _dependency_probes(ctx: SimContext) -> Stages:
+def _dependency_probes(ctx: SimContext, family: LookalikeFamily) -> None:
     """Applications check that their database, cache or API answers before serving
     (after a deploy) and from their readiness endpoints."""
-    family = _Family(ctx, "dependency_probes")
-    for host, moment in family.occurrences(4, 9, hosts=_APP_HOSTS, office=False):
+    for host, moment in family.moments(2, 5, hosts=_APP_HOSTS, office=False):
         t = family.on(host, moment)
         worker = t.daemon(t.rng.choice(_WORKERS[host.role]))
         ip, port = t.rng.choice(_DEPENDENCIES)
@@ -238,7 +195,6 @@ def _dependency_probes(ctx: SimContext) -> Stages:
         else:
             code = f"import socket;socket.create_connection(('{ip}',{port}),2).close()"
             t.run("dependency_probes", worker, PYTHON, f"python3 -c {code}", after=(0, 1))
-    return family.stages()
 
 
 _HELPERS = {
@@ -292,17 +248,15 @@ _HELPERS = {
 }
 
 
-def _app_helpers(ctx: SimContext) -> Stages:
+def _app_helpers(ctx: SimContext, family: LookalikeFamily) -> None:
     """The applications' own helper programs, started through shells and interpreters."""
-    family = _Family(ctx, "app_helpers")
-    for host, moment in family.occurrences(4, 9, hosts=_APP_HOSTS):
+    for host, moment in family.moments(2, 5, hosts=_APP_HOSTS):
         t = family.on(host, moment)
         name = t.rng.choice(_WORKERS[host.role])
         worker = t.daemon(name)
         wrapper, image, child = t.rng.choice(_HELPERS[name])
         shell = t.run("app_helpers", worker, SH, wrapper, after=(0, 1))
         t.run("app_helpers", shell, image, child, after=(0.001, 0.2))
-    return family.stages()
 
 
 _TESTS = (
@@ -318,10 +272,9 @@ _TESTS = (
 )
 
 
-def _admin_network_tests(ctx: SimContext) -> Stages:
+def _admin_network_tests(ctx: SimContext, family: LookalikeFamily) -> None:
     """Administrators test connectivity and forward a debugger port with socat."""
-    family = _Family(ctx, "admin_network_tests")
-    for host, moment in family.occurrences(3, 7):
+    for host, moment in family.moments(2, 3):
         t = family.on(host, moment)
         user = t.rng.choice(host.admin_users)
         chosen = t.rng.sample(_TESTS, t.rng.randint(1, 3))
@@ -331,14 +284,12 @@ def _admin_network_tests(ctx: SimContext) -> Stages:
             shell = user_session(t, user, "admin_network_tests")
         for command, image, _ in chosen:
             t.run("admin_network_tests", shell, image, command, after=(5, 120))
-    return family.stages()
 
 
-@lookalikes(CAMPAIGN, ("dependency_probes", "app_helpers", "admin_network_tests"))
-def web_reverse_shell_lookalikes(ctx: SimContext) -> Stages:
-    out: Stages = {}
-    for part in (_dependency_probes(ctx), _app_helpers(ctx), _admin_network_tests(ctx)):
-        for stage, tables in part.items():
-            for table, rows in tables.items():
-                out.setdefault(stage, {}).setdefault(table, []).extend(rows)
-    return out
+_FAMILIES = {
+    "dependency_probes": _dependency_probes,
+    "app_helpers": _app_helpers,
+    "admin_network_tests": _admin_network_tests,
+}
+
+register_lookalikes(CAMPAIGN, _FAMILIES)
