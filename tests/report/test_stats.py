@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -200,3 +201,31 @@ def test_unknown_status_and_missing_reward_are_refused() -> None:
         summarize([bad], RUN)
     with pytest.raises(ValueError, match="needs task_id and epoch"):
         summarize([{"task_id": "x"}], RUN)
+
+
+def test_the_generalisation_gap_is_summarised_per_task_like_rewards() -> None:
+    """Explored and unseen C4 are averaged per task over epochs, then over tasks; runs
+    scored on the explored telemetry only have no generalisation block."""
+
+    def held_out(task_id: str, epoch: int, explored: float, unseen: float) -> dict[str, Any]:
+        r = record(task_id, "linux", 0.5, epoch=epoch, c4=unseen)
+        r["detection"] |= {
+            "telemetries": "unseen",
+            "holdout": 2,
+            "explored": {"c4": explored, "f1": explored},
+            "unseen_c4": unseen,
+            "generalisation_gap": explored - unseen,
+        }
+        return r
+
+    runs = [
+        held_out("linux_001", 0, 1.0, 0.2),
+        held_out("linux_001", 1, 1.0, 0.4),
+        held_out("linux_002", 0, 0.6, 0.6),
+    ]
+    summary = summarize(runs)["generalisation"]
+    assert summary["holdout"] == 2
+    assert summary["explored_c4"]["mean"] == pytest.approx(0.8)
+    assert summary["unseen_c4"]["mean"] == pytest.approx((0.3 + 0.6) / 2)
+    assert summary["gap"]["mean"] == pytest.approx((0.7 + 0.0) / 2)
+    assert summarize([record("linux_001", "linux", 0.5)])["generalisation"] is None
