@@ -11,6 +11,7 @@ scoring counts every non-positive event the same).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,11 +92,13 @@ def load_task(path: Path, report_ids: set[str]) -> Task:
         if table not in known_tables:
             raise DatasetError(path, "tables", f"{table!r} is not one of the benchmark tables")
     positives = fields.text_list(path, data, "positives")
+    stages = {name: scenario.stages for name, scenario in SCENARIOS.items()}
     for positive in positives:
-        _check_stage(path, positive)
+        _check_named(path, "positives", positive, stages, "stage")
     lookalikes = fields.text_list(path, data, "lookalikes") if "lookalikes" in data else ()
+    families = {name: found.families for name, found in LOOKALIKES.items()}
     for family in lookalikes:
-        _check_family(path, family)
+        _check_named(path, "lookalikes", family, families, "look-alike family")
     return Task(
         id=task_id,
         title=fields.text(path, data, "title"),
@@ -111,27 +114,18 @@ def load_task(path: Path, report_ids: set[str]) -> Task:
     )
 
 
-def _check_stage(path: Path, positive: str) -> None:
-    scenario, _, stage = positive.partition(".")
-    if scenario not in SCENARIOS:
-        raise DatasetError(path, "positives", f"{positive!r}: no scenario named {scenario!r}")
-    if stage not in SCENARIOS[scenario].stages:
+def _check_named(
+    path: Path, field: str, value: str, known: Mapping[str, tuple[str, ...]], what: str
+) -> None:
+    """*value* is `<scenario>.<member>`, with *member* one of the scenario's in *known*
+    (its stages, or its look-alike families)."""
+    campaign, _, member = value.partition(".")
+    if campaign not in known:
+        raise DatasetError(path, field, f"{value!r}: no scenario named {campaign!r} has {what}s")
+    if member not in known[campaign]:
         raise DatasetError(
             path,
-            "positives",
-            f"{positive!r}: scenario {scenario!r} has no stage {stage!r} "
-            f"(stages: {', '.join(SCENARIOS[scenario].stages)})",
-        )
-
-
-def _check_family(path: Path, family: str) -> None:
-    campaign, _, name = family.partition(".")
-    if campaign not in LOOKALIKES:
-        raise DatasetError(path, "lookalikes", f"{family!r}: no look-alikes for {campaign!r}")
-    if name not in LOOKALIKES[campaign].families:
-        raise DatasetError(
-            path,
-            "lookalikes",
-            f"{family!r}: {campaign!r} has no look-alike family {name!r} "
-            f"(families: {', '.join(LOOKALIKES[campaign].families)})",
+            field,
+            f"{value!r}: {campaign!r} has no {what} {member!r} "
+            f"({what}s: {', '.join(known[campaign])})",
         )
