@@ -51,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         "generate",
         help="write the benchmark telemetry to files",
         description="Generate the benchmark's telemetry and write one file per table, plus "
-        "labels.json (the events of every attack stage) and manifest.json.",
+        "labels.json (the events of every attack stage), lookalikes.json (the benign "
+        "look-alike events), instances.json (what each campaign instance drew) and "
+        "manifest.json.",
     )
     generate.add_argument("--out", type=Path, required=True, help="output directory")
     generate.add_argument("--format", choices=FORMATS, default="jsonl")

@@ -109,6 +109,10 @@ def test_generate_writes_tables_labels_and_manifest(
     assert manifest["seed"] == 4 and manifest["scale"] == 0.5
     labels = json.loads((tmp_path / "labels.json").read_text())
     assert "kinsing_web_compromise.download" in labels
+    lookalikes = json.loads((tmp_path / "lookalikes.json").read_text())
+    assert "apt_hook_persistence.update_hooks" in lookalikes
+    instances = json.loads((tmp_path / "instances.json").read_text())
+    assert instances["apt_hook_persistence"]["directive"].endswith("Invoke")
     lines = (tmp_path / "DeviceProcessEvents.jsonl").read_text().splitlines()
     assert len(lines) == manifest["rows"]["DeviceProcessEvents"]
     # What was written reads back through `ctirealm query --data` unchanged.

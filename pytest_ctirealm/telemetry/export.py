@@ -1,5 +1,7 @@
 """Writing generated telemetry to files for use outside pytest (JSON lines or Parquet),
-with a manifest that says what produced it and the labels of the attack stages."""
+with a manifest that says what produced it, the labels of the attack stages, the benign
+look-alike families (what a precise detection must leave out) and the values each
+campaign instance drew."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ def _json_row(row: dict[str, Any]) -> str:
 
 
 def export(telemetry: Telemetry, directory: Path, file_format: str = "jsonl") -> list[Path]:
-    """Write one file per table, `labels.json` and `manifest.json`; return the paths."""
+    """Write one file per table, `labels.json`, `lookalikes.json`, `instances.json` and
+    `manifest.json`; return the paths."""
     if file_format not in FORMATS:
         raise ValueError(f"unknown format {file_format!r}: expected one of {', '.join(FORMATS)}")
     directory.mkdir(parents=True, exist_ok=True)
@@ -37,11 +40,13 @@ def export(telemetry: Telemetry, directory: Path, file_format: str = "jsonl") ->
         else:
             pq.write_table(rows_to_arrow(schemas[table], rows), path)
         written.append(path)
-    labels = {
-        stage: {table: [list(key) for key in keys] for table, keys in tables.items()}
-        for stage, tables in sorted(telemetry.stages.items())
-    }
-    (directory / "labels.json").write_text(json.dumps(labels, indent=1, default=str))
+    for name, groups in (("labels", telemetry.stages), ("lookalikes", telemetry.lookalikes)):
+        keys_by_group = {
+            group: {table: [list(key) for key in keys] for table, keys in tables.items()}
+            for group, tables in sorted(groups.items())
+        }
+        (directory / f"{name}.json").write_text(json.dumps(keys_by_group, indent=1, default=str))
+    (directory / "instances.json").write_text(json.dumps(telemetry.instances, indent=1))
     manifest = {
         "simulator_version": telemetry.version,
         "seed": telemetry.seed,
@@ -52,4 +57,5 @@ def export(telemetry: Telemetry, directory: Path, file_format: str = "jsonl") ->
         "rows": {table: len(rows) for table, rows in telemetry.tables.items()},
     }
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    return [*written, directory / "labels.json", directory / "manifest.json"]
+    extras = ("labels.json", "lookalikes.json", "instances.json", "manifest.json")
+    return [*written, *(directory / name for name in extras)]
