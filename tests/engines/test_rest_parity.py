@@ -156,9 +156,15 @@ def digest(score: TaskScore) -> dict[str, Any]:
 
 
 def _answers(transcript: Any) -> list[tuple[str, Any, Any]]:
-    """The rows each query the agent ran returned (timings and type labels left out)."""
+    """The rows each query the agent ran returned (timings and type labels left out), as
+    a multiset: a query without `sort` has no row order, on either engine (DuckDB's
+    threads return aks_001's six rows in several orders from run to run)."""
     return [
-        (call.arguments["query"], call.error, (call.result or {}).get("rows"))
+        (
+            call.arguments["query"],
+            call.error,
+            sorted(map(repr, (call.result or {}).get("rows") or [])),
+        )
         for call in transcript.tool_calls
         if call.name == "execute_kql_query"
     ]
