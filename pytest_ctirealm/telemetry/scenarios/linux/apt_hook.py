@@ -73,11 +73,8 @@ def _callback(instance: Instance) -> str:
     return forms[instance.pick("callback", sorted(forms))]
 
 
-def _write_snippet(t: Timeline, instance: Instance, root: Process, path: str) -> None:
-    """The operator writes the snippet from a root shell, one of four ways."""
-    how = instance.values.get("writer") or instance.pick(
-        "writer", ("tee", "redirect", "copy", "python")
-    )
+def _write_snippet(t: Timeline, instance: Instance, root: Process, path: str, how: str) -> None:
+    """The operator writes the snippet from a root shell, *how* being one of four ways."""
     if how == "tee":
         writer = t.run("hook_writer", root, "/usr/bin/tee", f"tee {path}", after=(20, 90))
     elif how == "redirect":
@@ -130,8 +127,9 @@ def apt_hook_persistence(ctx: SimContext) -> Stages:
     names = [instance.name_like(f"snippet_{n}", _SNIPPET_NUMBERS, _SNIPPET_NAMES) for n in (1, 2)]
     if names[0] == names[1]:
         names.pop()
+    writer = instance.pick("writer", ("tee", "redirect", "copy", "python"))
     for name in names:
-        _write_snippet(t, instance, root, f"{CONF_DIR}/{name}")
+        _write_snippet(t, instance, root, f"{CONF_DIR}/{name}", writer)
     directive = instance.pick("directive", _DIRECTIVES)
     callback = _callback(instance)
     for _ in range(instance.between(2, 4)):
