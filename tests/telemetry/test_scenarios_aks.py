@@ -33,7 +33,7 @@ OBJECT_REF_KEYS = {"resource", "subresource", "namespace", "name", "apiGroup", "
 #: controllers and kubelets acting on what the attacker created).
 ATTACKER_USERS = {
     "aks_stolen_kubeconfig": {"wei.chen@contoso.com"},
-    "aks_certificate_backdoor": {attacks.CERT_USER},
+    "aks_certificate_backdoor": {attacks.certificate_backdoor.CERT_USER},
     "aks_web_pod_takeover": {"system:serviceaccount:web:frontend"},
     "aks_poisoned_pipeline": {env.application("ci-deployer").object_id},
     "aks_anonymous_scan": {"system:anonymous"},

@@ -52,14 +52,14 @@ def test_every_cloud_scenario_is_registered_with_its_stages() -> None:
 
 def test_attack_traffic_comes_only_from_documentation_ranges(telemetry: Telemetry) -> None:
     infra = [
-        cloud.AU_INFRA,
-        cloud.ELEVATE_INFRA,
-        cloud.KEYVAULT_INFRA,
-        cloud.DEVICE_CODE_INFRA,
-        cloud.RUN_COMMAND_INFRA,
-        cloud.STORAGE_INFRA,
-        cloud.APP_INFRA,
-        *cloud.SPRAY_INFRA,
+        cloud.au_backdoor.AU_INFRA,
+        cloud.elevate_access.ELEVATE_INFRA,
+        cloud.keyvault_policy.KEYVAULT_INFRA,
+        cloud.device_code.DEVICE_CODE_INFRA,
+        cloud.run_command.RUN_COMMAND_INFRA,
+        cloud.storage_key.STORAGE_INFRA,
+        cloud.app_credential.APP_INFRA,
+        *cloud.spray_azurehound.SPRAY_INFRA,
     ]
     for item in infra:
         assert item.ip.startswith(("203.0.113.", "192.0.2.")), item
@@ -73,10 +73,10 @@ def test_au_backdoor_session_is_one_token_one_address(telemetry: Telemetry) -> N
     signin = one(telemetry, "au_backdoor.signin", "SigninLogs")
     requests = rows(telemetry, "au_backdoor.backdoor", "MicrosoftGraphActivityLogs")
     changes = rows(telemetry, "au_backdoor.backdoor", "AuditLogs")
-    assert signin["IPAddress"] == cloud.AU_INFRA.ip
+    assert signin["IPAddress"] == cloud.au_backdoor.AU_INFRA.ip
     assert {r["SignInActivityId"] for r in requests} == {signin["UniqueTokenIdentifier"]}
-    assert {r["IPAddress"] for r in requests} == {cloud.AU_INFRA.ip}
-    assert {c["InitiatedBy"]["user"]["ipAddress"] for c in changes} == {cloud.AU_INFRA.ip}
+    assert {r["IPAddress"] for r in requests} == {cloud.au_backdoor.AU_INFRA.ip}
+    assert {c["InitiatedBy"]["user"]["ipAddress"] for c in changes} == {cloud.au_backdoor.AU_INFRA.ip}
     # Entra logs the client request id of each admin-center write as the audit CorrelationId.
     assert sorted(r["ClientRequestId"] for r in requests) == sorted(
         c["CorrelationId"] for c in changes
@@ -89,7 +89,7 @@ def test_au_backdoor_session_is_one_token_one_address(telemetry: Telemetry) -> N
     }
     assert settings["IsMemberManagementRestricted"] == "[true]"
     planted = one(telemetry, "au_backdoor.backdoor_signin", "SigninLogs")
-    assert planted["UserPrincipalName"] == cloud.BACKDOOR.upn
+    assert planted["UserPrincipalName"] == cloud.au_backdoor.BACKDOOR.upn
     assert planted["TimeGenerated"] > max(c["TimeGenerated"] for c in changes)
 
 
@@ -100,14 +100,14 @@ def test_elevation_is_made_by_the_planted_account_hours_later(telemetry: Telemet
     grants = rows(telemetry, "elevate_access_takeover.owner_assignment", "AzureActivity")
     trace = one(telemetry, "elevate_access_takeover.elevate", "AuditLogs")
     assert signin["TimeGenerated"] - planted["TimeGenerated"] > dt.timedelta(hours=5)
-    assert {r["Caller"] for r in elevation + grants} == {cloud.BACKDOOR.upn}
-    assert trace["InitiatedBy"]["user"]["userPrincipalName"] == cloud.BACKDOOR.upn
+    assert {r["Caller"] for r in elevation + grants} == {cloud.au_backdoor.BACKDOOR.upn}
+    assert trace["InitiatedBy"]["user"]["userPrincipalName"] == cloud.au_backdoor.BACKDOOR.upn
     assert {r["Claims_d"]["uti"] for r in elevation + grants} == {signin["UniqueTokenIdentifier"]}
     assert {r["Authorization_d"]["evidence"]["roleAssignmentScope"] for r in grants} == {"/"}
     assert min(r["TimeGenerated"] for r in grants) > max(r["TimeGenerated"] for r in elevation)
     # The device policy the backdoor was exempted from does not apply to its sign-in.
     policies = {p["displayName"]: p["result"] for p in signin["ConditionalAccessPolicies"]}
-    assert policies[cloud.DEVICE_POLICY] == "notApplied"
+    assert policies[cloud.au_backdoor.DEVICE_POLICY] == "notApplied"
 
 
 def test_key_vault_grant_is_for_the_caller_itself_and_precedes_the_reads(
@@ -123,7 +123,7 @@ def test_key_vault_grant_is_for_the_caller_itself_and_precedes_the_reads(
     assert relayed["CorrelationId"] == start["CorrelationId"]
     assert denied["httpStatusCode_d"] == 403.0
     assert denied["TimeGenerated"] < start["TimeGenerated"] < reads[0]["TimeGenerated"]
-    assert {r["CallerIPAddress"] for r in [denied, relayed, *reads]} == {cloud.KEYVAULT_INFRA.ip}
+    assert {r["CallerIPAddress"] for r in [denied, relayed, *reads]} == {cloud.keyvault_policy.KEYVAULT_INFRA.ip}
     assert {r["identity_claim_oid_g"] for r in [denied, *reads]} == {start["Claims_d"][OID]}
     assert len({r["id_s"] for r in reads}) == len(reads)
 
@@ -134,10 +134,10 @@ def test_device_code_token_is_used_from_the_attacker_server(telemetry: Telemetry
     requests = [r for s in stages for r in rows(telemetry, s, "MicrosoftGraphActivityLogs")]
     mailbox = [r for s in stages for r in rows(telemetry, s, "OfficeActivity")]
     assert signin["AuthenticationProtocol"] == "deviceCode"
-    assert signin["IPAddress"] != cloud.DEVICE_CODE_INFRA.ip
+    assert signin["IPAddress"] != cloud.device_code.DEVICE_CODE_INFRA.ip
     assert {r["SignInActivityId"] for r in requests} == {signin["UniqueTokenIdentifier"]}
-    assert {r["IPAddress"] for r in requests} == {cloud.DEVICE_CODE_INFRA.ip}
-    assert {r["ClientIP"] for r in mailbox} == {cloud.DEVICE_CODE_INFRA.ip}
+    assert {r["IPAddress"] for r in requests} == {cloud.device_code.DEVICE_CODE_INFRA.ip}
+    assert {r["ClientIP"] for r in mailbox} == {cloud.device_code.DEVICE_CODE_INFRA.ip}
     assert {r["UserId"] for r in mailbox} == {signin["UserPrincipalName"]}
     assert min(r["TimeGenerated"] for r in requests + mailbox) > signin["TimeGenerated"]
 
@@ -146,7 +146,7 @@ def test_run_command_and_the_stolen_identity_share_the_address(telemetry: Teleme
     signin = one(telemetry, "run_command_token_theft.signin", "SigninLogs")
     command = rows(telemetry, "run_command_token_theft.run_command", "AzureActivity")
     abuse = rows(telemetry, "run_command_token_theft.identity_abuse", "AzureActivity")
-    ip = cloud.RUN_COMMAND_INFRA.ip
+    ip = cloud.run_command.RUN_COMMAND_INFRA.ip
     assert signin["IPAddress"] == ip and signin["DeviceDetail"]["isCompliant"] is True
     assert {r["CallerIpAddress"] for r in command + abuse} == {ip}
     assert {r["Claims_d"]["uti"] for r in command} == {signin["UniqueTokenIdentifier"]}
@@ -161,7 +161,7 @@ def test_storage_theft_uses_the_listed_key_from_the_same_address(telemetry: Tele
     listing = rows(telemetry, "storage_key_exfiltration.list_keys", "AzureActivity")
     reads = rows(telemetry, "storage_key_exfiltration.blob_theft", "StorageBlobLogs")
     apps = rows(telemetry, "storage_key_exfiltration.new_app", "AuditLogs")
-    ip = cloud.STORAGE_INFRA.ip
+    ip = cloud.storage_key.STORAGE_INFRA.ip
     assert {r["CallerIpAddress"] for r in listing} == {ip}
     assert {r["CallerIpAddress"].split(":")[0] for r in reads} == {ip}
     assert {r["AuthenticationType"] for r in reads} == {"AccountKey"}
@@ -182,11 +182,11 @@ def test_app_credential_key_is_the_one_the_app_then_signs_in_with(telemetry: Tel
     diff = changes[0]["TargetResources"][0]["modifiedProperties"][0]
     assert key in diff["newValue"] and key not in diff["oldValue"]
     assert {c["CorrelationId"] for c in changes} == {requests[-1]["ClientRequestId"]}
-    assert signin["IPAddress"] == cloud.APP_INFRA.ip
+    assert signin["IPAddress"] == cloud.app_credential.APP_INFRA.ip
     assert {r["Caller"] for r in grant} == {signin["ServicePrincipalId"]}
     assert {r["Claims_d"]["uti"] for r in grant} == {signin["UniqueTokenIdentifier"]}
     body = json.loads(grant[0]["Properties_d"]["requestbody"])
-    assert body["Properties"]["PrincipalId"] == env.stable_guid("guest", cloud.GUEST)
+    assert body["Properties"]["PrincipalId"] == env.stable_guid("guest", cloud.app_credential.GUEST)
     assert changes[-1]["TimeGenerated"] < signin["TimeGenerated"] < grant[0]["TimeGenerated"]
 
 

@@ -1,0 +1,84 @@
+"""The operator behind the stolen-kubeconfig and certificate-backdoor campaigns: one
+instance per telemetry, shared by both, because the second intrusion uses what the first
+one minted (the client certificate's user, the tokens kept in secrets, the catch-all
+role) from the operator's second server.
+
+What varies per instance: whose kubeconfig was stolen (one of the SREs), the operator's
+kubectl build, its two servers, the imitation names it gives its certificate user, role
+and token secrets, the stager it fetches, and when it starts (the small hours in Europe).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pytest_ctirealm.telemetry import environment as env
+from pytest_ctirealm.telemetry.benign import aks as k8s
+from pytest_ctirealm.telemetry.campaign import Instance
+from pytest_ctirealm.telemetry.context import SimContext
+from pytest_ctirealm.telemetry.scenarios.base import incident_start
+
+#: kubectl builds an operator downloads (none of them Contoso's own, see `k8s._KUBECTL_AGENTS`).
+_KUBECTL_BUILDS = (
+    "kubectl/v1.28.2 (linux/amd64) kubernetes/89a4ea3",
+    "kubectl/v1.27.4 (linux/amd64) kubernetes/fa3d799",
+    "kubectl/v1.29.1 (linux/amd64) kubernetes/bc401b9",
+    "kubectl/v1.26.9 (linux/amd64) kubernetes/d1483fd",
+    "kubectl/v1.28.9 (linux/amd64) kubernetes/587f5fe",
+    "kubectl/v1.30.1 (linux/amd64) kubernetes/6911225",
+)
+#: Stems of the names the operator gives what it creates, imitating cluster components.
+_STEMS = (
+    "kube-health",
+    "node-metrics",
+    "cluster-monitor",
+    "kube-audit",
+    "aks-diag",
+    "kube-probe",
+    "metrics-relay",
+    "node-problem",
+)
+_ROLE_SUFFIXES = ("aggregator", "reader", "controller", "operator", "agent")
+_USER_SUFFIXES = ("monitor", "collector", "agent", "exporter", "sync")
+_STAGER_PATHS = ("/k.sh", "/i.sh", "/init", "/s", "/update.sh", "/x")
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What the operator brings and names, the same in both intrusions of one telemetry."""
+
+    engineer: env.Person
+    kubectl: str
+    first_ip: str
+    return_ip: str
+    stem: str
+    cert_user: str
+    wildcard_role: str
+    stager_url: str
+    start: dt.datetime
+
+    def token_secret(self, account: str) -> str:
+        """The secret that keeps the token minted for controller *account*."""
+        short = "".join(part[0] for part in account.split("-"))
+        return f"{self.stem}-{short}-token"
+
+
+def operator(ctx: SimContext) -> Operator:
+    """The operator of *ctx*'s telemetry (the same on every call: drawn from its own stream)."""
+    i = Instance(ctx, "aks_operator")
+    stem = i.pick("stem", _STEMS)
+    return_ip = i.attacker_ip("return_ip")
+    return Operator(
+        engineer=env.person(i.pick("engineer", k8s._SRES)),
+        kubectl=i.pick("kubectl", _KUBECTL_BUILDS),
+        first_ip=i.attacker_ip("first_ip"),
+        return_ip=return_ip,
+        stem=stem,
+        cert_user=i.keep("cert_user", f"{stem}-{i.rng.choice(_USER_SUFFIXES)}"),
+        wildcard_role=i.keep("wildcard_role", f"system:{stem}-{i.rng.choice(_ROLE_SUFFIXES)}"),
+        stager_url=i.keep(
+            "stager_url", f"http://{return_ip}:{i.port('stager_port')}{i.rng.choice(_STAGER_PATHS)}"
+        ),
+        start=incident_start(ctx, "aks-kubeconfig", (1, 4)),
+    )
