@@ -11,6 +11,7 @@ apart from the attack, and so that a failing detection can say which family it h
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -74,6 +75,27 @@ def lookalikes(
         return function
 
     return register
+
+
+#: How long before the window closes a look-alike may act at the latest, so that a burst
+#: of activity stays whole instead of losing its tail at the window's end.
+LOOKALIKE_MARGIN = dt.timedelta(minutes=15)
+
+
+def daily_times(
+    ctx: SimContext, rng: random.Random, low: int, high: int, *, office: bool = True
+) -> list[dt.datetime]:
+    """Between *low* and *high* instants on each day of the window (weighted by office
+    hours, or any time), in order, none later than a margin before the window closes:
+    look-alike counts are drawn per day, as the background's are, so their volume grows
+    with the scale like everything else."""
+    latest = ctx.end - LOOKALIKE_MARGIN
+    moments = [
+        ctx.office_time(rng, day) if office else ctx.any_time(rng, day)
+        for day in ctx.day_range()
+        for _ in range(rng.randint(low, high))
+    ]
+    return sorted(min(moment, latest) for moment in moments)
 
 
 def incident_start(ctx: SimContext, name: str, hours: tuple[int, int] = (0, 24)) -> dt.datetime:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pytest_ctirealm.telemetry.benign import aks as k8s
 from pytest_ctirealm.telemetry.context import SimContext
-from pytest_ctirealm.telemetry.scenarios.base import Stages
+from pytest_ctirealm.telemetry.scenarios.base import Stages, daily_times
 
 AUDIT, ADMIN = "AKSAudit", "AKSAuditAdmin"
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
@@ -111,3 +111,20 @@ def external(
 def created(obj: dict[str, Any], when: dt.datetime) -> dict[str, Any]:
     """What the API server stores for a new object *obj*."""
     return k8s._stored(obj, when, created=True)
+
+
+class Family(Intrusion):
+    """One benign look-alike family of *campaign*: its rows are filed under the family's
+    name (`file(self.name)`), and its clock jumps to each moment it acts at (`at`)."""
+
+    def __init__(self, ctx: SimContext, campaign: str, name: str) -> None:
+        super().__init__(ctx, f"lookalike/{campaign}/{name}", ctx.start)
+        self.name = name
+
+    def at(self, moment: dt.datetime) -> dt.datetime:
+        self.now = moment
+        return moment
+
+    def times(self, low: int, high: int, *, office: bool = True) -> list[dt.datetime]:
+        """Between *low* and *high* moments on each day of the window (see `daily_times`)."""
+        return daily_times(self.ctx, self.rng, low, high, office=office)

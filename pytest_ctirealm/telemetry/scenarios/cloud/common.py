@@ -18,7 +18,7 @@ from pytest_ctirealm.telemetry.benign import azure_activity as arm
 from pytest_ctirealm.telemetry.benign import entra, graph
 from pytest_ctirealm.telemetry.campaign import Instance
 from pytest_ctirealm.telemetry.context import SimContext, guid
-from pytest_ctirealm.telemetry.scenarios.base import Stages
+from pytest_ctirealm.telemetry.scenarios.base import Stages, daily_times
 
 Row = dict[str, Any]
 
@@ -111,6 +111,23 @@ class Attack:
 
     def guid(self) -> str:
         return guid(self.rng)
+
+
+class Family(Attack):
+    """One benign look-alike family of *campaign*: rows go under the family's name
+    (`add(self.name, table, ...)`), and its clock jumps to each moment it acts at (`at`)."""
+
+    def __init__(self, ctx: SimContext, campaign: str, name: str) -> None:
+        super().__init__(ctx, f"lookalike/{campaign}/{name}", ctx.start)
+        self.name = name
+
+    def at(self, moment: dt.datetime) -> dt.datetime:
+        self.now = moment
+        return moment
+
+    def times(self, low: int, high: int, *, office: bool = True) -> list[dt.datetime]:
+        """Between *low* and *high* moments on each day of the window (see `daily_times`)."""
+        return daily_times(self.ctx, self.rng, low, high, office=office)
 
 
 # --------------------------------------------------------------------------------------

@@ -13,16 +13,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pytest_ctirealm.telemetry.context import SimContext, guid
 from pytest_ctirealm.telemetry.environment import LINUX_HOSTS, LinuxHost
 from pytest_ctirealm.telemetry.linux import Process
-from pytest_ctirealm.telemetry.scenarios.base import Stages, Timeline, lookalikes, merge
+from pytest_ctirealm.telemetry.scenarios.base import (
+    Stages,
+    Timeline,
+    daily_times,
+    lookalikes,
+    merge,
+)
 
 SH = "/usr/bin/dash"
 BASH = "/usr/bin/bash"
 PYTHON = "/usr/bin/python3.10"
 RUNNER_WORKER = "/home/runner/actions-runner/bin/Runner.Worker"
-
-#: How long before the window closes a look-alike may start at the latest, so that a
-#: burst of commands stays whole instead of losing its tail at the window's end.
-_LOOKALIKE_MARGIN = dt.timedelta(minutes=15)
 
 
 def root_session(t: Timeline, user: str = "azureuser", stage: str = "access") -> Process:
@@ -112,13 +114,7 @@ class LookalikeFamily:
     def times(self, low: int, high: int, *, office: bool = True) -> list[dt.datetime]:
         """Between *low* and *high* instants on each day of the window (weighted by office
         hours, or any time), in order; none later than a margin before the window closes."""
-        latest = self.ctx.end - _LOOKALIKE_MARGIN
-        moments = [
-            self.ctx.office_time(self.rng, day) if office else self.ctx.any_time(self.rng, day)
-            for day in self.ctx.day_range()
-            for _ in range(self.rng.randint(low, high))
-        ]
-        return sorted(min(moment, latest) for moment in moments)
+        return daily_times(self.ctx, self.rng, low, high, office=office)
 
     def moments(
         self,
