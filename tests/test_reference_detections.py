@@ -69,14 +69,8 @@ def test_reference_sigma_converted_by_pysigma_returns_exactly_the_positives(
     assert found == _positives(w.telemetry, task)
 
 
-#: Unfiltered answers are checked on every seed for the campaigns (Linux so far); the
-#: AKS and Cloud attacks are still fixed instances, checked on the explored seed (on
-#: seeds 1 and 7 cloud_008's night-time spray precedes every benign sign-in, so a
-#: `take 10` of SigninLogs is the spray: their conversion to campaigns fixes it).
-LAZY_CASES = [(t, s) for t in TASKS for s in (SEEDS if t.platform == "linux" else (0,))]
-
-
-@pytest.mark.parametrize(("task", "seed"), LAZY_CASES, ids=lambda v: getattr(v, "id", str(v)))
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
 def test_lazy_detections_score_below_0_2(
     task: Task, seed: int, world: Callable[[int], World]
 ) -> None:

@@ -7,8 +7,8 @@ instead of detecting would submit:
 - `in-list`: the explored telemetry's positive events pinned by id
   (`where DeviceId in (...) and ReportId in (...)`, or the table's own key columns);
 - `datatable`: the same ids as a `datatable`, the real table named only in a comment;
-- `report indicators`: every indicator the task's reports quote, looked up in the
-  columns of the task's tables that could hold it;
+- `report indicators`: every indicator the task's reports quote, looked up in every text
+  and nested column of the task's tables;
 - `take 10` and `whole table`: the task's tables, unfiltered.
 """
 
@@ -22,21 +22,8 @@ from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
 from pytest_ctirealm.telemetry.schema import benchmark_tables
 from pytest_ctirealm.telemetry.simulator import Telemetry
 
-#: Columns an indicator is looked up in, where a table has them.
-INDICATOR_COLUMNS = (
-    "ProcessCommandLine",
-    "InitiatingProcessCommandLine",
-    "FolderPath",
-    "AccountName",
-    "SHA256",
-    "RequestUri",
-    "UserAgent",
-    "CallerIpAddress",
-    "IPAddress",
-    "ClientIP",
-    "SourceIPs",
-    "RequestURI",
-)
+#: Column types an indicator could hide in (every text and every nested value).
+INDICATOR_TYPES = ("string", "dynamic")
 
 
 def kql_text(value: object) -> str:
@@ -93,9 +80,7 @@ def indicator_lookup(task: Task, reports: Mapping[str, Report]) -> str | None:
     schemas = benchmark_tables()
     parts = []
     for table in task.tables:
-        present = [c for c in INDICATOR_COLUMNS if c in schemas[table].column_names]
-        if not present:
-            continue
+        present = [c.name for c in schemas[table].columns if c.type in INDICATOR_TYPES]
         clauses = " or ".join(
             f"tostring({column}) contains {kql_text(v)}" for v in values for column in present
         )
