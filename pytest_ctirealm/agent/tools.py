@@ -334,6 +334,8 @@ class ToolBox:
             }
             if schema.time_column:
                 entry["time_column"] = schema.time_column
+            if schema.note:
+                entry["note"] = schema.note
             aliases = [a for a, t in TABLE_ALIASES.items() if t == name and a not in names]
             if aliases:
                 entry["also_named"] = aliases
@@ -353,12 +355,15 @@ class ToolBox:
 
     def get_table_schema(self, table_name: str) -> dict[str, Any]:
         schema = self._schema(table_name)
-        return {
+        out: dict[str, Any] = {
             "table": schema.name,
             "time_column": schema.time_column,
             "column_count": len(schema.columns),
             "columns": [{"name": c.name, "type": c.type} for c in schema.columns],
         }
+        if schema.note:
+            out["note"] = schema.note
+        return out
 
     def sample_table_data(self, table_name: str, rows: int = 5) -> dict[str, Any]:
         if rows < 1:

@@ -524,10 +524,11 @@ class KustoRestEngine:
             ColumnSpec(str(row["ColumnName"]), _kusto_type(str(row["ColumnType"])))
             for row in response.primary_results[0]
         )
-        time_column = None
+        time_column, note = None, ""
         with contextlib.suppress(KeyError):
-            time_column = table_schema(table).time_column
-        schema = TableSchema(table, columns, time_column=time_column)
+            known_table = table_schema(table)
+            time_column, note = known_table.time_column, known_table.note
+        schema = TableSchema(table, columns, time_column=time_column, note=note)
         self._schema_cache[table] = schema
         return schema
 

@@ -37,11 +37,13 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class TableSchema:
-    """A table's name, its columns in order, and the column that holds event time."""
+    """A table's name, its columns in order, the column that holds event time, and a
+    note on what its rows are where a reader could guess wrong (shown by the tools)."""
 
     name: str
     columns: tuple[ColumnSpec, ...]
     time_column: str | None = None
+    note: str = ""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "a").isalnum():
@@ -91,7 +93,12 @@ def benchmark_tables() -> dict[str, TableSchema]:
     text = resources.files("pytest_ctirealm.telemetry").joinpath("tables.yaml").read_text()
     raw = yaml.safe_load(text)
     return {
-        name: TableSchema.from_mapping(name, spec["columns"], time_column=spec.get("time_column"))
+        name: TableSchema.from_mapping(
+            name,
+            spec["columns"],
+            time_column=spec.get("time_column"),
+            note=" ".join(spec.get("note", "").split()),
+        )
         for name, spec in raw.items()
     }
 

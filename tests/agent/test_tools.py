@@ -215,6 +215,15 @@ def test_table_schema(toolbox: ToolBox) -> None:
     assert "Did you mean" in wrong["hint"]
 
 
+def test_tables_say_an_aks_write_is_one_event_in_both_audit_tables(toolbox: ToolBox) -> None:
+    listed = {t["name"]: t for t in call(toolbox, "list_kusto_tables")["tables"]}
+    for table in ("AKSAudit", "AKSAuditAdmin"):
+        note = call(toolbox, "get_table_schema", table_name=table)["note"]
+        assert "same AuditId" in note and "once" in note
+        assert listed[table]["note"] == note
+    assert "note" not in call(toolbox, "get_table_schema", table_name="SigninLogs")
+
+
 def test_sample_rows_and_cap(toolbox: ToolBox) -> None:
     default = call(toolbox, "sample_table_data", table_name="AKSAudit")
     assert default["row_count"] == 5 and len(default["rows"]) == 5
