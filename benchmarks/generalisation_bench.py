@@ -5,7 +5,7 @@ naive detection (the behaviour without the distinguishing condition) per seed, t
 reference detection's F1 on the explored and the unseen seeds, and the F1 of each lazy
 answer (`pytest_ctirealm.scoring.lazy`) pinned to the explored seed, on the unseen ones.
 
-    python benchmarks/generalisation_bench.py [--platform linux] [--explored 0]
+    python benchmarks/generalisation_bench.py [--platform linux|aks|cloud|all] [--explored 0]
         [--unseen 1 7] [--scale 1]
 """
 
@@ -51,19 +51,22 @@ def world(seed: int, scale: float) -> World:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--platform", default="linux")
+    parser.add_argument("--platform", default="all", choices=("all", "linux", "aks", "cloud"))
     parser.add_argument("--explored", type=int, default=0)
     parser.add_argument("--unseen", type=int, nargs="+", default=[1, 7])
     parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
     benchmark = load_benchmark()
-    tasks = [t for t in benchmark.suite("all") if t.platform == args.platform]
+    tasks = [t for t in benchmark.suite("all") if args.platform in ("all", t.platform)]
     explored = world(args.explored, args.scale)
     unseen = [world(seed, args.scale) for seed in args.unseen]
     worlds = [explored, *unseen]
     seeds = "/".join(str(w.seed) for w in worlds)
     print(f"seeds {seeds} (explored {explored.seed}), scale {args.scale:g}\n")
-    print(f"{'task':10} {'positives':>10} {'families':>8} {'look-alikes':>12}  naive precision")
+    print(
+        f"{'task':10} {'positives':>10} {'families':>8} {'look-alikes':>12}  "
+        f"{'naive precision':>15}  tables"
+    )
     naive_precisions: list[float] = []
     for task in tasks:
         positives = [
@@ -76,7 +79,9 @@ def main() -> None:
         print(
             f"{task.id:10} {'/'.join(map(str, positives)):>10} {len(task.lookalikes):>8} "
             f"{'/'.join(map(str, events)):>12}  "
-            + ("/".join(f"{p:.2f}" for p in precision) if precision else "(none)")
+            + ("/".join(f"{p:.2f}" for p in precision) if precision else "(none)").rjust(15)
+            + "  "
+            + ", ".join(task.tables)
         )
     if naive_precisions:
         print(f"naive precision: max {max(naive_precisions):.2f}\n")
