@@ -85,6 +85,11 @@ def summary_lines(summary: Mapping[str, Any], run: Mapping[str, Any]) -> list[st
             f"{_mean(held_out['unseen_c4'])}, gap {_mean(held_out['gap'])}; KQL F1 "
             f"explored {_mean(held_out['explored_f1'])} -> unseen {_mean(held_out['unseen_f1'])}"
         )
+        for platform, gaps in held_out.get("platforms", {}).items():
+            lines.append(
+                f"  {platform}: C4 explored {_mean(gaps['explored_c4'])} -> unseen "
+                f"{_mean(gaps['unseen_c4'])}, gap {_mean(gaps['gap'])}"
+            )
     if counts["errors"]:
         lines.append(f"errors: {counts['errors']} runs could not be scored:")
         lines += [f"  {e['task_id']} epoch {e['epoch']}: {e['error']}" for e in summary["errors"]]

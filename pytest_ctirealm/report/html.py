@@ -213,13 +213,17 @@ def _generalisation_card(held_out: Mapping[str, Any] | None) -> list[str]:
     """C4 on the telemetries the agent never saw against the one it explored."""
     if not held_out:
         return []
+    platforms = " &middot; ".join(
+        f"{escape(name)} {_num(gaps['gap'].get('mean'))}"
+        for name, gaps in held_out.get("platforms", {}).items()
+    )
     return [
         _card(
             "Generalisation gap",
             _num(held_out["gap"].get("mean")),
             f"C4 explored {_num(held_out['explored_c4'].get('mean'))} &rarr; unseen "
             f"{_num(held_out['unseen_c4'].get('mean'))} ({_num(held_out.get('holdout'))} "
-            "unseen telemetries)",
+            "unseen telemetries)" + (f"<br>by platform: {platforms}" if platforms else ""),
         )
     ]
 

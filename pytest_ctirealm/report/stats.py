@@ -302,13 +302,23 @@ def _generalisation(scored: Sequence[Mapping[str, Any]]) -> dict[str, Any] | Non
 
         return value
 
+    def gaps(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        return {
+            "explored_c4": _estimate(records, get("explored", "c4")),
+            "unseen_c4": _estimate(records, get("unseen_c4")),
+            "gap": _estimate(records, get("generalisation_gap")),
+            "explored_f1": _estimate(records, get("explored", "f1")),
+            "unseen_f1": _estimate(records, get("f1")),
+        }
+
+    platforms = sorted({str(r.get("platform")) for r in held_out})
     return {
         "holdout": max(int(r["detection"].get("holdout") or 0) for r in held_out),
-        "explored_c4": _estimate(held_out, get("explored", "c4")),
-        "unseen_c4": _estimate(held_out, get("unseen_c4")),
-        "gap": _estimate(held_out, get("generalisation_gap")),
-        "explored_f1": _estimate(held_out, get("explored", "f1")),
-        "unseen_f1": _estimate(held_out, get("f1")),
+        **gaps(held_out),
+        "platforms": {
+            name: gaps([r for r in held_out if str(r.get("platform")) == name])
+            for name in platforms
+        },
     }
 
 

@@ -242,7 +242,11 @@ def test_detections_are_scored_on_telemetry_the_agent_never_saw(
     )
     held_out = pytester.runpytest_subprocess(*args, f"--junitxml={junit}", "--ctirealm-report=rep")
     held_out.stdout.fnmatch_lines(
-        ["*holdout 2*", "generalisation (2 unseen telemetries): C4 explored 1.000 -> unseen 0.231*"]
+        [
+            "*holdout 2*",
+            "generalisation (2 unseen telemetries): C4 explored 1.000 -> unseen 0.231*",
+            "  linux: C4 explored 1.000 -> unseen 0.231, gap 0.769",
+        ]
     )
     reward = junit_cases(junit)["ctirealm.linux_001.reward"]
     assert float(reward["f1_explored"]) == 1.0

@@ -208,7 +208,7 @@ def test_the_generalisation_gap_is_summarised_per_task_like_rewards() -> None:
     scored on the explored telemetry only have no generalisation block."""
 
     def held_out(task_id: str, epoch: int, explored: float, unseen: float) -> dict[str, Any]:
-        r = record(task_id, "linux", 0.5, epoch=epoch, c4=unseen)
+        r = record(task_id, task_id.partition("_")[0], 0.5, epoch=epoch, c4=unseen)
         r["detection"] |= {
             "telemetries": "unseen",
             "holdout": 2,
@@ -222,10 +222,15 @@ def test_the_generalisation_gap_is_summarised_per_task_like_rewards() -> None:
         held_out("linux_001", 0, 1.0, 0.2),
         held_out("linux_001", 1, 1.0, 0.4),
         held_out("linux_002", 0, 0.6, 0.6),
+        held_out("cloud_001", 0, 0.9, 0.1),
     ]
-    summary = summarize(runs)["generalisation"]
+    summary = summarize(runs[:3])["generalisation"]
     assert summary["holdout"] == 2
     assert summary["explored_c4"]["mean"] == pytest.approx(0.8)
     assert summary["unseen_c4"]["mean"] == pytest.approx((0.3 + 0.6) / 2)
     assert summary["gap"]["mean"] == pytest.approx((0.7 + 0.0) / 2)
+    by_platform = summarize(runs)["generalisation"]["platforms"]
+    assert set(by_platform) == {"cloud", "linux"}
+    assert by_platform["linux"]["gap"]["mean"] == pytest.approx(summary["gap"]["mean"])
+    assert by_platform["cloud"]["unseen_c4"]["mean"] == pytest.approx(0.1)
     assert summarize([record("linux_001", "linux", 0.5)])["generalisation"] is None
