@@ -6,8 +6,9 @@ telemetry (no 10-row cap) and judged on the events their rows stand for.
   Joins and unions are traced per table they read; a multi-table task's positives span
   its tables, so a query over one of them can reach only that share of recall.
 - The Sigma submission may hold several rules (one YAML document each: a cloud task's
-  detection usually needs one per table); each is converted with the project's pipeline
-  and run, and the events of all of them are scored together. Its quality is
+  detection usually needs one per table); each document is parsed on its own (a broken
+  one costs only its rules), each rule converted with the project's pipeline and run,
+  and the events of all of them are scored together. Its quality is
   0.25 x syntax + 0.75 x executed F1, where syntax is 1 for a rule that parses, converts
   and has no high-severity lint finding, 0.5 when it converts with such findings, and 0
   when it does not parse or convert (the reference judged both parts with an LLM).
@@ -15,6 +16,7 @@ telemetry (no 10-row cap) and judged on the events their rows stand for.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -180,22 +182,39 @@ class SigmaRun:
         return [row for _, run in self.runs for row in run.records]
 
 
+#: A line that separates YAML documents (`---`, optionally followed by a comment).
+_DOCUMENT_BREAK = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def sigma_documents(text: str) -> list[str]:
+    """The YAML documents of *text*, blank ones dropped: each is parsed on its own, so
+    one malformed document costs only its own rules."""
+    return [doc for doc in _DOCUMENT_BREAK.split(text) if doc.strip()]
+
+
 def plan_sigma(text: str, linter: Linter | None = None) -> SigmaPlan:
-    """Parse, lint and convert every rule in *text* (nothing runs)."""
+    """Parse, lint and convert every rule in *text* (nothing runs), document by document."""
     if not text.strip():
         return SigmaPlan("the submitted Sigma rule is empty")
-    try:
-        collection = SigmaCollection.from_yaml(text)
-        rules = list(collection.rules)
-    except SigmaError as exc:
-        return SigmaPlan(f"not a valid Sigma rule: {exc}")
-    except Exception as exc:  # YAML and type errors from pySigma's parser
-        return SigmaPlan(f"not valid Sigma YAML: {type(exc).__name__}: {exc}")
+    failures: list[str] = []
+    rules: list[SigmaRule | Any]
+    documents: list[str] = []
+    try:  # whole first, so that collection actions (`action: global`) span documents
+        rules = list(SigmaCollection.from_yaml(text).rules)
+    except Exception:  # a broken document: parse them one by one and keep the others
+        rules, documents = [], sigma_documents(text)
+    for number, document in enumerate(documents, 1):
+        where = f"document {number} of {len(documents)}: " if len(documents) > 1 else ""
+        try:
+            rules += SigmaCollection.from_yaml(document).rules
+        except SigmaError as exc:
+            failures.append(f"{where}not a valid Sigma rule: {exc}")
+        except Exception as exc:  # YAML and type errors from pySigma's parser
+            failures.append(f"{where}not valid Sigma YAML: {type(exc).__name__}: {exc}")
     if not rules:
-        return SigmaPlan("the Sigma submission holds no rule")
+        return SigmaPlan("; ".join(failures) or "the Sigma submission holds no rule")
     converted: list[ConvertedRule] = []
     lint: list[str] = []
-    failures: list[str] = []
     high = False
     for rule in rules:
         if not isinstance(rule, SigmaRule):
@@ -209,7 +228,7 @@ def plan_sigma(text: str, linter: Linter | None = None) -> SigmaPlan:
             converted.append(convert_rule(rule, "submission"))
         except SigmaConversionError as exc:
             failures.append(str(exc))
-    error = None if converted else "no rule converts to KQL"
+    error = None if converted else "no rule converts to KQL: " + "; ".join(failures)
     return SigmaPlan(error, tuple(converted), tuple(lint), tuple(failures), high)
 
 

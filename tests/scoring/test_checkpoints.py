@@ -126,6 +126,23 @@ def test_a_multi_table_task_needs_every_table(scorer: Scorer, workspace: Workspa
     assert 0 < sigma["recall"] < 1
 
 
+def test_a_broken_sigma_document_costs_only_its_own_rules(
+    scorer: Scorer, workspace: Workspace
+) -> None:
+    """One document that is not YAML (or not a rule) beside good ones: the good rules
+    still run and score; syntax says not every rule was sound, and the failure names
+    the document."""
+    task = workspace.benchmark.tasks["cloud_002"]
+    rules = workspace.benchmark.references[task.id].sigma
+    whole = scorer.score(task, submitted(task.id, reference(workspace, task.id)))
+    for broken in ("title: [unclosed\n", "just a sentence, not a rule\n"):
+        answer = {**reference(workspace, task.id), "sigma_rule": f"{rules}\n---\n{broken}"}
+        sigma = scorer.score(task, submitted(task.id, answer)).checkpoints["C4"].details["sigma"]
+        assert sigma["f1"] == whole.checkpoints["C4"].details["sigma"]["f1"] == 1.0
+        assert sigma["syntax"] == 0.5
+        assert any(f.startswith(f"document {rules.count('---') + 2} of") for f in sigma["failures"])
+
+
 def tool_call(name: str, result: object, **arguments: object) -> ToolCall:
     return ToolCall(name, dict(arguments), result=result)
 
