@@ -31,7 +31,7 @@ from pytest_ctirealm.telemetry.scenarios import LOOKALIKES, SCENARIOS
 from pytest_ctirealm.telemetry.schema import benchmark_tables
 
 #: Bump when any generator's output changes: caches and ground truth are keyed by it.
-SIMULATOR_VERSION = "2"
+SIMULATOR_VERSION = "3"
 
 Row = dict[str, Any]
 EventKey = tuple[Any, ...]

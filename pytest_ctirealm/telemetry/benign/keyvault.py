@@ -3,10 +3,11 @@
 Key Vault: the apps' identities re-read their secrets whenever a cache expires (the AKS
 Secrets Store CSI driver every ten minutes, the VMs' apps every half hour or hour), SDKs
 open with a 401 `Authentication` challenge, Azure Resource Graph and Policy Insights call
-`VaultGet` through ARM, the CI deploys list and set secrets and sometimes patch an access
-policy, and admins use the CLI on the dev vault and the portal on the prod one (with the
-odd 403). NSG: hourly rule counters per NIC and rule that matched, and the daily event
-listing each NIC's effective rules.
+`VaultGet` through ARM, the CI deploys list and set secrets, every vault write through ARM
+(the deploys' access policies, the admins' settings and grants) is relayed to the vault
+under ARM's CorrelationId, and admins use the CLI on the dev vault and the portal on the
+prod one (with the odd 403). NSG: hourly rule counters per NIC and rule that matched, and
+the daily event listing each NIC's effective rules.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Any
 from pytest_ctirealm.telemetry import environment as env
 from pytest_ctirealm.telemetry.benign.azure_activity import (
     _FUNCTION_IPS,
+    _admin_work,
     _arm_id,
     _ci_deploys,
+    _ci_runs,
 )
 from pytest_ctirealm.telemetry.context import SimContext, daily_rows, guid, hex_string
 
@@ -198,13 +201,42 @@ def _vault_row(
         flag = "isRbacAuthorized_b" if vault in _RBAC_VAULTS else "isAccessPolicyMatch_b"
         row[flag] = granted
         if not granted:
-            permission = call.operation.removeprefix("Secret").lower()
-            row["ResultDescription"] = (
-                f"The user, group or application 'appid={who.app_id};oid={who.object_id}' does "
-                f"not have secrets {permission} permission on key vault "
-                f"'{vault};location={env.LOCATION}'."
-            )
+            row["ResultDescription"] = _denial(vault, call, who)
     return row
+
+
+#: The data action an RBAC vault checks for each secret operation.
+_RBAC_ACTIONS = {
+    "SecretGet": "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+    "SecretList": "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+    "SecretSet": "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+}
+
+
+def _denial(vault: str, call: _Call, who: _Identity) -> str:
+    """Why Key Vault refused: a missing access-policy permission, or (RBAC) no role."""
+    if vault not in _RBAC_VAULTS:
+        permission = call.operation.removeprefix("Secret").lower()
+        return (
+            f"The user, group or application 'appid={who.app_id};oid={who.object_id}' does "
+            f"not have secrets {permission} permission on key vault "
+            f"'{vault};location={env.LOCATION}'."
+        )
+    resource = _arm_id(vault, "Microsoft.KeyVault/vaults").lower()
+    if call.item.startswith("secrets/") and call.operation != "SecretList":
+        resource += "/secrets/" + call.item.split("/")[1]
+    action = _RBAC_ACTIONS.get(
+        call.operation, "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+    )
+    return (
+        "Caller is not authorized to perform action on resource.\r\nIf role assignments, deny "
+        "assignments or role definitions were changed recently, please observe propagation "
+        f"time.\r\nCaller: appid={who.app_id};oid={who.object_id};"
+        f"iss=https://sts.windows.net/{env.TENANT_ID}/\r\nAction: '{action}'\r\n"
+        f"Resource: '{resource}'\r\nAssignment: (not found)\r\n"
+        "DecisionReason: 'DeniedWithNoValidRBAC' \r\n"
+        f"Vault: {vault};location={env.LOCATION}\r\n"
+    )
 
 
 def _secret_get(name: str, status: int = 200) -> _Call:
@@ -422,24 +454,61 @@ def _ci(ctx: SimContext, day: int) -> list[dict[str, Any]]:
             calls.append(_Call("SecretSet", f"secrets/{secret}", f"secrets/{secret}/{version}"))
         calls.append(_secret_get("acr-pull-token"))
         rows += _session(rng, when, _PROD_VAULT, calls, who, deploy.runner_ip, _CLI_LINUX)
-        if deploy.grants_access:
-            when += dt.timedelta(seconds=rng.uniform(20, 60))
-            rows.append(
-                _arm_vault_row(
-                    rng,
-                    when,
-                    _PROD_VAULT,
-                    "VaultPatch",
-                    who,
-                    deploy.runner_ip,
-                    _CLI_LINUX,
-                    "/accessPolicies/add",
-                )
-            )
+    return rows
+
+
+#: The clientInfo_s Key Vault logs for management calls ARM relays, by the caller's client.
+_MANAGEMENT_CLIENTS = {
+    env.AZURE_PORTAL.app_id: _BROWSER,
+    env.AZURE_CLI.app_id: (
+        "AZURECLI/2.63.0 (MSI) azsdk-python-mgmt-keyvault/10.3.0 Python/3.11.8 "
+        "(Windows-10-10.0.22631-SP0)"
+    ),
+    env.AZURE_POWERSHELL.app_id: (
+        "FxVersion/8.0.824.36612 OSName/Windows OSVersion/Microsoft.Windows.10.0.22631 "
+        "PSVersion/7.4.5 AzurePowershell/v12.3.0"
+    ),
+}
+_VAULT_WRITES = {
+    "MICROSOFT.KEYVAULT/VAULTS/ACCESSPOLICIES/WRITE": ("VaultPatch", "/accessPolicies/add"),
+    "MICROSOFT.KEYVAULT/VAULTS/WRITE": ("VaultPut", ""),
+}
+
+
+def _vault_management(ctx: SimContext, day: int) -> list[dict[str, Any]]:
+    """Vault writes through ARM (the deploys' and the admins'), as Key Vault logs them: a
+    VaultPatch (access policies) or VaultPut under ARM's CorrelationId, from the caller's
+    address, a second or two after ARM's Start; an access-policy change is then
+    announced by the Event Grid notification."""
+    rng = ctx.rng(_STREAM, "management", day)
+    arm_rows = _ci_runs(ctx, day) + _admin_work(ctx, day)
+    done = {r["CorrelationId"] for r in arm_rows if r["ActivityStatusValue"] == "Success"}
+    rows: list[dict[str, Any]] = []
+    for start in arm_rows:
+        relayed = _VAULT_WRITES.get(start["OperationNameValue"])
+        if relayed is None or start["ActivityStatusValue"] != "Start":
+            continue
+        if start["CorrelationId"] not in done:
+            continue
+        vault = start["ResourceId"].split("/VAULTS/")[1].split("/")[0].lower()
+        claims = start["Claims_d"]
+        identity = _Identity(
+            claims["http://schemas.microsoft.com/identity/claims/objectidentifier"],
+            claims["appid"],
+            claims.get("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"),
+        )
+        client = _CLI_LINUX if identity.upn is None else _MANAGEMENT_CLIENTS[identity.app_id]
+        when = start["TimeGenerated"] + dt.timedelta(seconds=rng.uniform(0.4, 2.0))
+        operation, suffix = relayed
+        ip = start["CallerIpAddress"]
+        row = _arm_vault_row(rng, when, vault, operation, identity, ip, client, suffix)
+        row["CorrelationId"] = start["CorrelationId"]
+        rows.append(row)
+        if operation == "VaultPatch":
             notice = _vault_row(
                 rng,
                 when + dt.timedelta(seconds=rng.uniform(1, 5)),
-                _PROD_VAULT,
+                vault,
                 _Call("VaultAccessPolicyChangedEventGridNotification", ""),
                 None,
                 rng.choice(_AZURE_SERVICE_IPS),
@@ -762,6 +831,7 @@ _SCENARIOS = (
     _storage_encryption,
     _inventory,
     _ci,
+    _vault_management,
     _people,
     _rule_counters,
     _rule_events,
