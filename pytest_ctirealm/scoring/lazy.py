@@ -7,8 +7,8 @@ instead of detecting would submit:
 - `in-list`: the explored telemetry's positive events pinned by id
   (`where DeviceId in (...) and ReportId in (...)`, or the table's own key columns);
 - `datatable`: the same ids as a `datatable`, the real table named only in a comment;
-- `report indicators`: every indicator the task's reports quote, looked up in every text
-  and nested column of the task's tables;
+- `report indicators`: every indicator the task's reports quote, looked up in the
+  columns of the task's tables that could hold it;
 - `take 10` and `whole table`: the task's tables, unfiltered.
 """
 
@@ -22,8 +22,51 @@ from pytest_ctirealm.telemetry.event_keys import EVENT_KEYS
 from pytest_ctirealm.telemetry.schema import benchmark_tables
 from pytest_ctirealm.telemetry.simulator import Telemetry
 
-#: Column types an indicator could hide in (every text and every nested value).
-INDICATOR_TYPES = ("string", "dynamic")
+#: Columns an analyst looks an indicator up in, where a table has them: command lines,
+#: paths and hashes; addresses, user agents and accounts; request paths and the objects
+#: written; the targets and initiators of directory changes; files and mail items.
+INDICATOR_COLUMNS = (
+    "ProcessCommandLine",
+    "InitiatingProcessCommandLine",
+    "FolderPath",
+    "FileName",
+    "AccountName",
+    "SHA256",
+    "RequestUri",
+    "UserAgent",
+    "SourceIps",
+    "User",
+    "ObjectRef",
+    "RequestObject",
+    "IPAddress",
+    "UserPrincipalName",
+    "UserId",
+    "AppId",
+    "AppDisplayName",
+    "ServicePrincipalName",
+    "ServicePrincipalCredentialKeyId",
+    "InitiatedBy",
+    "TargetResources",
+    "AdditionalDetails",
+    "Caller",
+    "CallerIpAddress",
+    "CallerIPAddress",
+    "ResourceId",
+    "Properties",
+    "Claims",
+    "requestUri_s",
+    "id_s",
+    "clientInfo_s",
+    "ClientIP",
+    "Parameters",
+    "SourceFileName",
+    "OfficeObjectId",
+    "ClientInfoString",
+    "Item",
+    "Uri",
+    "UserAgentHeader",
+    "ObjectKey",
+)
 
 
 def kql_text(value: object) -> str:
@@ -80,12 +123,23 @@ def indicator_lookup(task: Task, reports: Mapping[str, Report]) -> str | None:
     schemas = benchmark_tables()
     parts = []
     for table in task.tables:
-        present = [c.name for c in schemas[table].columns if c.type in INDICATOR_TYPES]
-        clauses = " or ".join(
+        present = [c for c in INDICATOR_COLUMNS if c in schemas[table].column_names]
+        if not present:
+            continue
+        clauses = [
             f"tostring({column}) contains {kql_text(v)}" for v in values for column in present
-        )
-        parts.append(f"{table} | where {clauses}")
+        ]
+        parts.append(f"{table} | where {_any(clauses)}")
     return _union(parts) if parts else None
+
+
+def _any(clauses: Sequence[str]) -> str:
+    """The clauses joined by `or` as a balanced tree: hundreds of them stay shallow
+    enough for the engine to translate."""
+    if len(clauses) == 1:
+        return clauses[0]
+    middle = len(clauses) // 2
+    return f"({_any(clauses[:middle])} or {_any(clauses[middle:])})"
 
 
 def unfiltered(tables: Iterable[str]) -> dict[str, str]:

@@ -47,6 +47,7 @@ class Instance:
         self.name = name
         self.rng = ctx.rng("instance", name)
         self.values: dict[str, object] = {}
+        self._telemetry = ctx.instances
         ctx.instances[name] = self.values
 
     def keep(self, key: str, value: T) -> T:
@@ -69,8 +70,15 @@ class Instance:
         return self.rng.randint(low, high)
 
     def attacker_ip(self, key: str) -> str:
-        """An address of the attacker's infrastructure, distinct from those drawn before."""
-        taken = {v for v in self.values.values() if isinstance(v, str)}
+        """An address of the attacker's infrastructure, distinct from every address drawn
+        before in this telemetry: two intrusions never share a server by chance."""
+        taken = {
+            v
+            for values in self._telemetry.values()
+            for drawn in values.values()
+            for v in (drawn if isinstance(drawn, list | tuple) else [drawn])
+            if isinstance(v, str)
+        }
         while True:
             address = attacker_address(self.rng)
             if address not in taken:

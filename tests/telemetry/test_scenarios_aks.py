@@ -15,7 +15,6 @@ from pytest_ctirealm.scoring.events import positive_refs, score_events
 from pytest_ctirealm.scoring.trace import RowTracer
 from pytest_ctirealm.telemetry import environment as env
 from pytest_ctirealm.telemetry.benign import aks as benign
-from pytest_ctirealm.telemetry.context import SimContext
 from pytest_ctirealm.telemetry.scenarios import SCENARIOS
 from pytest_ctirealm.telemetry.scenarios import aks as attacks
 from pytest_ctirealm.telemetry.schema import table_schema
@@ -34,18 +33,22 @@ INTERNAL_NETWORKS = tuple(
 )
 OBJECT_REF_KEYS = {"resource", "subresource", "namespace", "name", "apiGroup", "apiVersion"}
 
-#: Per intrusion, who the attacker is in the audit log (the rest are the cluster's own
-#: controllers and kubelets acting on what the attacker created).
-ATTACKER_USERS = {
-    # the SRE whose kubeconfig the seed-0 operator stole
-    "aks_stolen_kubeconfig": {attacks.operator.operator(SimContext(0)).engineer.upn},
-    # the operator's certificate user as drawn on the `telemetry` fixture's seed (0)
-    "aks_certificate_backdoor": {attacks.operator.operator(SimContext(0)).cert_user},
-    # the application account the seed-0 instance compromises (frontend or backend)
-    "aks_web_pod_takeover": {attacks.web_pod_takeover.service_account(SimContext(0))},
-    "aks_poisoned_pipeline": {env.application("ci-deployer").object_id},
-    "aks_anonymous_scan": {"system:anonymous"},
-}
+
+def attacker_users(telemetry: Telemetry) -> dict[str, set[str]]:
+    """Per intrusion, who the attacker is in the audit log, as its instance drew it (the
+    rest are the cluster's own controllers and kubelets acting on what it created)."""
+    operator = telemetry.instances["aks_operator"]
+    app = next(
+        a for a in benign._APPS if a.name == telemetry.instances["aks_web_pod_takeover"]["app"]
+    )
+    return {
+        "aks_stolen_kubeconfig": {env.person(str(operator["engineer"])).upn},
+        "aks_certificate_backdoor": {str(operator["cert_user"])},
+        "aks_web_pod_takeover": {f"system:serviceaccount:{app.namespace}:{app.name}"},
+        "aks_poisoned_pipeline": {env.application("ci-deployer").object_id},
+        "aks_anonymous_scan": {"system:anonymous"},
+    }
+
 
 #: Per task, a detection keyed only on the obvious verb and resource: it finds every
 #: positive, and the benign look-alikes cost it precision.
@@ -324,12 +327,13 @@ def test_writes_are_in_both_tables_and_reads_only_in_audit(
 
 
 def test_each_intrusion_keeps_its_identity_and_attacker_infrastructure(
-    audit_rows: dict[str, list[dict[str, Any]]],
+    telemetry: Telemetry, audit_rows: dict[str, list[dict[str, Any]]]
 ) -> None:
+    attackers = attacker_users(telemetry)
     runner = ipaddress.ip_address(benign._RUNNER_EGRESS_IP)
     for stage, rows in audit_rows.items():
         scenario = stage.split(".")[0]
-        attacker = [r for r in rows if r["User"]["username"] in ATTACKER_USERS[scenario]]
+        attacker = [r for r in rows if r["User"]["username"] in attackers[scenario]]
         others = [r for r in rows if r not in attacker]
         assert all(r["User"]["username"].startswith("system:") for r in others), stage
         assert len({(r["User"]["username"], r["SourceIps"][0]) for r in attacker}) <= 1, stage
@@ -349,7 +353,7 @@ def test_compromised_identities_also_act_legitimately(
     a detection on the identity alone is not precise."""
     attack = _attack_ids(audit_rows)
     for scenario in ("aks_stolen_kubeconfig", "aks_web_pod_takeover", "aks_poisoned_pipeline"):
-        users = ATTACKER_USERS[scenario]
+        users = attacker_users(telemetry)[scenario]
         benign_rows = [
             r
             for r in telemetry.tables[AUDIT]

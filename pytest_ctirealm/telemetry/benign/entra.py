@@ -1199,8 +1199,8 @@ def _key_in_force(ctx: SimContext, name: str, moment: dt.datetime) -> str:
 def _credential(ctx: SimContext, name: str, moment: dt.datetime) -> tuple[str, str, str]:
     """(key id, thumbprint, federated credential id) for a sign-in of *name*."""
     kind = CREDENTIAL_KINDS[name]
-    if kind == "certificate":
-        return "", stable_hex(40, "certificate", name).upper(), ""
+    if kind == "certificate":  # Entra logs the certificate credential's key id beside it
+        return _named_guid("certificate-key", name), stable_hex(40, "certificate", name).upper(), ""
     if kind == "federated":
         return "", "", _named_guid("federated-credential", name)
     return _key_in_force(ctx, name, moment), "", ""

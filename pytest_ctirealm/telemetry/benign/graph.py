@@ -507,7 +507,8 @@ def _user_id(alias: str) -> str:
 
 def _admin_changes(ctx: SimContext, rng: random.Random, plan: DayPlan) -> list[Row]:
     """The admin center's Graph requests for the day's admin changes, from the admin's IP
-    with the token of the Azure Portal sign-in that preceded them."""
+    with the token of the Azure Portal sign-in that preceded them; each write carries the
+    client request id that the directory's audit record keeps as its CorrelationId."""
     rows = []
     for action in plan.actions:
         request = _admin_request(action)
@@ -519,7 +520,10 @@ def _admin_changes(ctx: SimContext, rng: random.Random, plan: DayPlan) -> list[R
         if action.kind in ("rotate_app_secret", "add_sp_credential"):
             lookup = request[1].rsplit("/", 1)[0]
             rows.append(_row(rng, caller, moment - 20 * SECOND, "GET", lookup))
-        rows.append(_row(rng, caller, moment, *request))
+        write = _row(rng, caller, moment, *request)
+        # Entra logs the admin center's client request id as the audit CorrelationId.
+        write["ClientRequestId"] = action.correlation
+        rows.append(write)
     return rows
 
 

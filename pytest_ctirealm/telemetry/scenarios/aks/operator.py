@@ -13,6 +13,7 @@ fetches, and when it starts (the small hours in Europe).
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass
 
 from pytest_ctirealm.telemetry import environment as env
@@ -85,8 +86,18 @@ class Operator:
         return f"{self.stem}-{short}-token"
 
 
+#: Each telemetry's operator, drawn once (both intrusions ask for it).
+_DRAWN: weakref.WeakKeyDictionary[SimContext, Operator] = weakref.WeakKeyDictionary()
+
+
 def operator(ctx: SimContext) -> Operator:
-    """The operator of *ctx*'s telemetry (the same on every call: drawn from its own stream)."""
+    """The operator of *ctx*'s telemetry: drawn on the first call, the same after."""
+    if ctx not in _DRAWN:
+        _DRAWN[ctx] = _draw(ctx)
+    return _DRAWN[ctx]
+
+
+def _draw(ctx: SimContext) -> Operator:
     i = Instance(ctx, "aks_operator")
     stem = i.pick("stem", _STEMS)
     return_ip = i.attacker_ip("return_ip")

@@ -193,12 +193,6 @@ def _uri(plan: _Plan, path: str, verb: str) -> str:
     return path
 
 
-def service_account(ctx: SimContext) -> str:
-    """The service account the instance of *ctx*'s telemetry compromises."""
-    app = _plan(Instance(SimContext(ctx.seed, ctx.scale), CAMPAIGN)).app
-    return f"system:serviceaccount:{app.namespace}:{app.name}"
-
-
 @scenario(
     CAMPAIGN,
     "aks",

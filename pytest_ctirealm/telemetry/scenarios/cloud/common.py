@@ -377,7 +377,8 @@ def arm_operation(
     uti: str | None = None,
 ) -> tuple[list[Row], list[Row]]:
     """One successful ARM request: (its Start[/Accept]/Success rows, the Azure Policy
-    evaluation a PUT triggers under the same CorrelationId)."""
+    evaluations a PUT triggers under the same CorrelationId), shaped as the background's
+    (`azure_activity._operation`) so that no substatus or policy count marks an attack."""
     ids = (a.guid(), a.guid())
     start = a.now
     extra = {"requestbody": json.dumps(request)} if request else None
@@ -393,7 +394,7 @@ def arm_operation(
         )
     done = start + dt.timedelta(seconds=a.rng.uniform(*op.seconds))
     result = {"serviceRequestId": a.guid()}
-    substatus = "Created" if op.method == "PUT" else "OK"
+    substatus = "Created" if op.method == "PUT" and a.rng.random() < 0.2 else "OK"
     rows.append(
         arm._row(
             a.rng, op, caller, ip, resource_id, ids, arm._Event(done, "Success", substatus, result)
@@ -403,9 +404,7 @@ def arm_operation(
         for row in rows:
             row["Claims_d"]["uti"] = uti
             row["Claims"] = json.dumps(row["Claims_d"])
-    policy = (
-        arm._policy_rows(a.rng, start, done, ids[0], resource_id)[:1] if op.method == "PUT" else []
-    )
+    policy = arm._policy_rows(a.rng, start, done, ids[0], resource_id) if op.method == "PUT" else []
     return rows, policy
 
 
