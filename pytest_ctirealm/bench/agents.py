@@ -109,7 +109,8 @@ def submission_for(folder: Path, task: Task) -> Transcript:
     path = folder / f"{task.id}.json"
     transcript = Transcript(task.id, agent=f"submissions:{folder.name}")
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: editors on Windows save JSON with a byte-order mark.
+        data: Any = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         transcript.status, transcript.error = "no_submission", f"{path} does not exist"
         return transcript
