@@ -27,6 +27,7 @@ from pytest_ctirealm.agent.transcript import ToolCall
 from pytest_ctirealm.dataset import Report
 from pytest_ctirealm.engines import EngineError
 from pytest_ctirealm.engines.kusto_values import to_json_value
+from pytest_ctirealm.json_types import json_type
 from pytest_ctirealm.sigma import library as sigma_library
 from pytest_ctirealm.sigma.attack import attack_lookup
 from pytest_ctirealm.telemetry.schema import TABLE_ALIASES
@@ -588,7 +589,7 @@ def _check_arguments(tool: ToolSpec, arguments: Any) -> dict[str, Any]:
         types = expected if isinstance(expected, list) else [expected]
         if not any(_JSON_TYPES[t](value) for t in types):
             problems.append(
-                f"argument '{name}' must be {' or '.join(types)}, got {_json_type(value)}"
+                f"argument '{name}' must be {' or '.join(types)}, got {json_type(value)}"
             )
     if problems:
         raise ToolError(
@@ -610,22 +611,6 @@ def _usage(tool: ToolSpec) -> str:
         optional = "" if name in tool.parameters["required"] else "?"
         parts.append(f"{name}{optional}: {'|'.join(types)}")
     return f"{tool.name}({', '.join(parts)})"
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 # -- ATT&CK helpers ----------------------------------------------------------------------
@@ -703,7 +688,7 @@ def validate_output(json_output: str | dict[str, Any]) -> dict[str, Any]:
     else:
         data = json_output
     if not isinstance(data, dict):
-        return _verdict([f"The output must be a JSON object, not {_json_type(data)}."], [])
+        return _verdict([f"The output must be a JSON object, not {json_type(data)}."], [])
     missing = [key for key in OUTPUT_KEYS if key not in data]
     if missing:
         errors.append("Missing key(s): " + ", ".join(f'"{k}"' for k in missing) + ".")
@@ -715,13 +700,13 @@ def validate_output(json_output: str | dict[str, Any]) -> dict[str, Any]:
     if "kql_query" in data:
         kql = data["kql_query"]
         if not isinstance(kql, str):
-            errors.append(f'"kql_query" must be a string, got {_json_type(kql)}.')
+            errors.append(f'"kql_query" must be a string, got {json_type(kql)}.')
         elif not kql.strip():
             errors.append('"kql_query" is empty.')
     if "query_results" in data:
         rows = data["query_results"]
         if not isinstance(rows, list):
-            errors.append(f'"query_results" must be a list of objects, got {_json_type(rows)}.')
+            errors.append(f'"query_results" must be a list of objects, got {json_type(rows)}.')
         else:
             bad = [i for i, row in enumerate(rows) if not isinstance(row, dict)]
             if bad:
@@ -738,7 +723,7 @@ def _check_sigma(rule: Any) -> list[str]:
     """One rule, or several as YAML documents separated by `---` (a detection that
     spans tables needs one rule per log source)."""
     if not isinstance(rule, str):
-        return [f'"sigma_rule" must be a string of YAML, got {_json_type(rule)}.']
+        return [f'"sigma_rule" must be a string of YAML, got {json_type(rule)}.']
     if not rule.strip():
         return ['"sigma_rule" is empty.']
     try:

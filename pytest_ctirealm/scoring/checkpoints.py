@@ -48,6 +48,7 @@ from pytest_ctirealm.scoring.detection import (
     plan_sigma,
     score_query,
     score_sigma,
+    submitted_text,
 )
 from pytest_ctirealm.scoring.events import EventRef, positive_refs
 from pytest_ctirealm.scoring.fabrication import FabricationCheck, check_query_results
@@ -224,12 +225,10 @@ class Scorer:
         if not isinstance(submission, dict):
             why = transcript.error or f"the run ended with status {transcript.status!r}"
             return CheckpointScore("C4", 0.0, {"reason": f"no submission: {why}"})
-        kql = submission.get("kql_query")
-        kql = kql if isinstance(kql, str) else ""
-        rule = submission.get("sigma_rule")
-        rule = rule if isinstance(rule, str) else ""
-        plan = plan_sigma(rule, self.linter)
-        explored = self._score_on(self.workspace, task, kql, plan)
+        kql, kql_problem = submitted_text(submission.get("kql_query"), "KQL query")
+        rule, rule_problem = submitted_text(submission.get("sigma_rule"), "Sigma rule")
+        plan = SigmaPlan(rule_problem) if rule_problem else plan_sigma(rule, self.linter)
+        explored = self._score_on(self.workspace, task, kql, plan, kql_problem)
         query, sigma = explored.query, explored.sigma
         fabrication = check_query_results(
             submission.get("query_results"),
@@ -259,7 +258,8 @@ class Scorer:
         specificity = verdict.score if verdict is not None else None
         explored = _with_quality(explored, specificity)
         unseen = [
-            _with_quality(self._score_on(w, task, kql, plan), specificity) for w in self.unseen
+            _with_quality(self._score_on(w, task, kql, plan, kql_problem), specificity)
+            for w in self.unseen
         ]
         details |= generalisation(explored, unseen)
         outcome.detection = detection_record(explored, unseen)
@@ -267,12 +267,17 @@ class Scorer:
         return CheckpointScore("C4", score, details)
 
     def _score_on(
-        self, workspace: Workspace, task: Task, kql: str, plan: SigmaPlan
+        self,
+        workspace: Workspace,
+        task: Task,
+        kql: str,
+        plan: SigmaPlan,
+        kql_problem: str | None = None,
     ) -> TelemetryScore:
         """The submission re-run and scored over *workspace*'s telemetry."""
         positives = self.positives(task, workspace)
         engine, tracer = workspace.engine(), workspace.tracer
-        query = score_query(kql, engine, tracer, positives)
+        query = score_query(kql, engine, tracer, positives, problem=kql_problem)
         sigma = score_sigma(plan, engine, tracer, positives)
         return TelemetryScore(workspace.seed, len(positives), query, sigma, sigma.quality)
 

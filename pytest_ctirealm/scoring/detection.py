@@ -25,6 +25,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from pytest_ctirealm.engines import Engine, EngineError
+from pytest_ctirealm.json_types import json_type
 from pytest_ctirealm.scoring.events import EventRef, EventScore, score_events
 from pytest_ctirealm.scoring.trace import RowTracer, Trace
 from pytest_ctirealm.sigma.convert import ConvertedRule, SigmaConversionError, convert_rule
@@ -98,10 +99,27 @@ def run_query(kql: str, engine: Engine) -> QueryRun:
     return QueryRun(result.records(), result.truncated)
 
 
+def submitted_text(value: Any, what: str) -> tuple[str, str | None]:
+    """A submitted field as text, and why it cannot be used when it is not text: an
+    array or an object where a string belongs is a wrong type, said as such, not an
+    empty answer."""
+    if value is None or isinstance(value, str):
+        return value or "", None
+    return "", f"the submitted {what} must be a string, got {json_type(value)}"
+
+
 def score_query(
-    kql: str, engine: Engine, tracer: RowTracer, positives: set[EventRef]
+    kql: str,
+    engine: Engine,
+    tracer: RowTracer,
+    positives: set[EventRef],
+    *,
+    problem: str | None = None,
 ) -> QueryScore:
-    """Run *kql* as the scorer (full telemetry, read-only, time-boxed) and score it."""
+    """Run *kql* as the scorer (full telemetry, read-only, time-boxed) and score it;
+    with *problem* (the submission's query was unusable), score nothing and say why."""
+    if problem is not None:
+        return QueryScore(score_events(set(), positives), problem)
     run = run_query(kql, engine)
     if run.error is not None:
         return QueryScore(score_events(set(), positives), run.error)

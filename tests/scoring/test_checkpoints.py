@@ -143,6 +143,21 @@ def test_a_broken_sigma_document_costs_only_its_own_rules(
         assert any(f.startswith(f"document {rules.count('---') + 2} of") for f in sigma["failures"])
 
 
+def test_a_query_or_rule_of_the_wrong_type_is_named_not_called_empty(
+    scorer: Scorer, workspace: Workspace
+) -> None:
+    task = workspace.benchmark.tasks["linux_003"]
+    answer = {
+        **reference(workspace, task.id),
+        "kql_query": ["DeviceProcessEvents", "take 1"],
+        "sigma_rule": {"title": "x"},
+    }
+    c4 = scorer.score(task, submitted(task.id, answer)).checkpoints["C4"]
+    assert c4.details["kql"]["error"] == "the submitted KQL query must be a string, got array"
+    assert c4.details["sigma"]["error"] == "the submitted Sigma rule must be a string, got object"
+    assert c4.score == 0.0
+
+
 def tool_call(name: str, result: object, **arguments: object) -> ToolCall:
     return ToolCall(name, dict(arguments), result=result)
 
