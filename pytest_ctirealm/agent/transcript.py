@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_ctirealm.atomic import atomic_write
+
 #: Version of the JSON-lines layout; bumped when a reader would misread older files.
 FORMAT_VERSION = 1
 
@@ -183,8 +185,7 @@ class Transcript:
         return transcript
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(self.to_jsonl()) + "\n", encoding="utf-8")
+        atomic_write(path, "\n".join(self.to_jsonl()) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> Transcript:

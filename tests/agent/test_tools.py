@@ -484,6 +484,20 @@ def test_transcript_round_trip(tmp_path: Path, workspace: Workspace) -> None:
         Transcript.from_jsonl([lines[0], "{"])
 
 
+def test_a_lone_surrogate_in_an_answer_is_saved_and_read_back(tmp_path: Path) -> None:
+    """Valid JSON may hold a lone surrogate that UTF-8 cannot: the transcript still
+    saves (the task does not vanish), and reads back the same text."""
+    kql = json.loads('"DeviceProcessEvents | where ProcessCommandLine has \\ud800"')
+    transcript = Transcript(
+        task_id="linux_001",
+        submission={"sigma_rule": GOOD_RULE, "kql_query": kql, "query_results": []},
+        status="submitted",
+    )
+    path = tmp_path / "linux_001.0.jsonl"
+    transcript.write(path)
+    assert Transcript.read(path).submission == transcript.submission
+
+
 # -- ground truth stays hidden (runs last: it reads every call made above) -----------------
 
 
