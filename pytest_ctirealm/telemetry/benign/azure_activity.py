@@ -350,9 +350,10 @@ _XMLSOAP = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
 
 
 def _claims(
-    rng: random.Random, caller: _Caller, ip: str | None, when: dt.datetime
+    rng: random.Random, caller: _Caller, ip: str | None, when: dt.datetime, correlation: str
 ) -> dict[str, str]:
-    """The management token's claims, as ARM copies them into Claims_d."""
+    """The management token's claims, as ARM copies them into Claims_d. Every event of
+    one request (Start, Accept, Success) carries the same token id."""
     issued = int(when.timestamp()) - rng.randrange(60, 3000)
     issuer = f"https://sts.windows.net/{env.TENANT_ID}/"
     claims = {
@@ -367,7 +368,7 @@ def _claims(
         f"{_MS_CLAIMS}/objectidentifier": caller.object_id,
         f"{_MS_CLAIMS}/tenantid": env.TENANT_ID,
         f"{_XMLSOAP}/nameidentifier": env.stable_hex(43, "nameid", caller.object_id),
-        "uti": hex_string(rng, 22),
+        "uti": env.stable_hex(22, "uti", correlation),
         "ver": "1.0",
     }
     if caller.is_user:
@@ -519,7 +520,7 @@ def _row(
         row["SubscriptionId"] = subscription
         row["_SubscriptionId"] = subscription
     if caller is not None:
-        claims = _claims(rng, caller, ip, event.when)
+        claims = _claims(rng, caller, ip, event.when, ids[0])
         authorization = _authorization(op, caller, resource_id)
         row.update(
             {
